@@ -1,0 +1,81 @@
+"""People, and how they are connected: fans, friends, blocks and sets.
+
+Pownce's graph: adding someone makes you their **fan** (a ``Fanship`` from you to them). When
+they add you back, the two fanships make you **friends**. A fanship the other side has not
+answered is a pending friend request, which they can accept (add back) or ignore.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class User(AbstractUser):
+    display_name = models.CharField(max_length=80, blank=True)
+    bio = models.CharField(max_length=280, blank=True)
+    location = models.CharField(max_length=80, blank=True)
+    website = models.URLField(max_length=200, blank=True)
+    photo = models.ImageField(upload_to="photos/original/", blank=True)
+    photo_small = models.ImageField(upload_to="photos/small/", blank=True)
+    photo_medium = models.ImageField(upload_to="photos/medium/", blank=True)
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+
+class Fanship(models.Model):
+    """``fan`` added ``idol`` as a friend. Mutual fanships make two people friends."""
+
+    fan = models.ForeignKey(User, on_delete=models.CASCADE, related_name="fanships_out")
+    idol = models.ForeignKey(User, on_delete=models.CASCADE, related_name="fanships_in")
+    # The idol chose "ignore" on this request: it stays a fanship but leaves the pending list.
+    ignored = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["fan", "idol"], name="fanship_unique"),
+            models.CheckConstraint(condition=~models.Q(fan=models.F("idol")), name="fanship_not_self"),
+        ]
+        indexes = [models.Index(fields=["idol", "fan"], name="fanship_idol_fan")]
+
+    def __str__(self) -> str:
+        return f"{self.fan} → {self.idol}"
+
+
+class Block(models.Model):
+    """``blocker`` blocked ``blocked``: no non-public notes, no notes sent, no friend requests."""
+
+    blocker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocks_out")
+    blocked = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocks_in")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="block_unique"),
+            models.CheckConstraint(condition=~models.Q(blocker=models.F("blocked")), name="block_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.blocker} blocks {self.blocked}"
+
+
+class FriendSet(models.Model):
+    """A named group of the owner's friends, used as a note's audience."""
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="friend_sets")
+    name = models.CharField(max_length=60)
+    members = models.ManyToManyField(User, related_name="in_friend_sets", blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="friendset_owner_name")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.owner}: {self.name}"

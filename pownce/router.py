@@ -1,0 +1,161 @@
+"""The primary/replica database router.
+
+Where a query goes:
+
+* **Writes** always go to the primary (``default``).
+* **Reads** go to a healthy replica, chosen at random per query, except:
+  - inside ``transaction.atomic`` on the primary, every read goes to the primary, so a
+    transaction sees its own writes and reads a consistent snapshot;
+  - while the request is **pinned** (read-your-writes): a request whose browser wrote within
+    the last ``PIN_SECONDS`` (signed cookie set by :class:`pownce.middleware.ReadYourWritesMiddleware`),
+    and every request that is not a safe method (POST, PUT …), reads from the primary;
+  - when no replica is healthy, reads fall back to the primary.
+* **Migrations** run on the primary only; replicas get the schema through replication.
+
+A replica is *healthy* when it answers, its replication threads are running and
+``Seconds_Behind_Master`` is not NULL and at most ``REPLICA_MAX_LAG``. Each process remembers
+its last look for ``REPLICA_HEALTH_TTL`` seconds; a query that fails on a replica with a
+connection error marks it down at once (see :mod:`pownce.replica_backend`).
+
+What is guaranteed:
+
+* A browser sees its own writes for ``PIN_SECONDS`` after each write, whatever the lag —
+  provided it sends the cookie back, and its write reached the router (``db_for_write``).
+* No read is sent to a replica known (within the health TTL) to be down or lagging.
+
+What is not guaranteed:
+
+* Monotonic reads across browsers: a second device of the same user, or another user, may read
+  a replica that has not yet applied a write, by up to ``REPLICA_MAX_LAG`` plus the health TTL.
+* Two reads of one request may go to different replicas.
+* A replica that fails between its health check and a query fails that query; for safe
+  requests :class:`pownce.middleware.ReplicaFailoverMiddleware` retries the view once on the
+  primary, other requests already read from the primary.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connections
+
+logger = logging.getLogger("pownce.router")
+
+PRIMARY = "default"
+
+# Per request (and per thread, since each thread runs its own context): should reads go to the
+# primary, and has this request written anything?
+_pinned: contextvars.ContextVar[bool] = contextvars.ContextVar("pownce_pinned", default=False)
+_wrote: contextvars.ContextVar[bool] = contextvars.ContextVar("pownce_wrote", default=False)
+
+
+def begin_request(pinned: bool) -> tuple[contextvars.Token, contextvars.Token]:
+    """Start routing one request; ``pinned`` sends all its reads to the primary."""
+    return _pinned.set(pinned), _wrote.set(False)
+
+
+def end_request(tokens: tuple[contextvars.Token, contextvars.Token]) -> bool:
+    """Finish routing one request; return whether it wrote to the database."""
+    wrote = _wrote.get()
+    _pinned.reset(tokens[0])
+    _wrote.reset(tokens[1])
+    return wrote
+
+
+def is_pinned() -> bool:
+    return _pinned.get()
+
+
+@dataclass
+class ReplicaState:
+    healthy: bool
+    lag: float | None
+    reason: str
+    checked_at: float
+
+
+class ReplicaHealth:
+    """This process's view of each replica's health, refreshed at most every TTL seconds."""
+
+    def __init__(self) -> None:
+        self._states: dict[str, ReplicaState] = {}
+        self._lock = threading.Lock()
+
+    def state(self, alias: str, *, refresh: bool = False) -> ReplicaState:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._states.get(alias)
+        if cached and not refresh and now - cached.checked_at < settings.REPLICA_HEALTH_TTL:
+            return cached
+        state = self._check(alias, now)
+        with self._lock:
+            self._states[alias] = state
+        if cached and cached.healthy != state.healthy:
+            logger.warning("replica %s is now %s (%s)", alias, "in rotation" if state.healthy else "out of rotation", state.reason)
+        return state
+
+    def is_healthy(self, alias: str) -> bool:
+        return self.state(alias).healthy
+
+    def mark_down(self, alias: str, reason: str) -> None:
+        """Take ``alias`` out of rotation until the next health check (one TTL from now)."""
+        with self._lock:
+            self._states[alias] = ReplicaState(False, None, reason, time.monotonic())
+        logger.warning("replica %s marked down: %s", alias, reason)
+
+    def forget(self) -> None:
+        """Drop every remembered state, so the next read checks again (used by tests)."""
+        with self._lock:
+            self._states.clear()
+
+    @staticmethod
+    def _check(alias: str, now: float) -> ReplicaState:
+        connection = connections[alias]
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW SLAVE STATUS")
+                row = cursor.fetchone()
+                columns = [column[0] for column in cursor.description or ()]
+        except Exception as exc:  # any failure to ask means "do not read from it"
+            connection.close()
+            return ReplicaState(False, None, f"unreachable: {exc}", now)
+        if row is None:
+            return ReplicaState(False, None, "not replicating (no slave status)", now)
+        status = dict(zip(columns, row))
+        lag = status.get("Seconds_Behind_Master")
+        if status.get("Slave_IO_Running") != "Yes" or status.get("Slave_SQL_Running") != "Yes" or lag is None:
+            io, sql = status.get("Slave_IO_Running"), status.get("Slave_SQL_Running")
+            return ReplicaState(False, None, f"replication stopped (io={io}, sql={sql})", now)
+        if lag > settings.REPLICA_MAX_LAG:
+            return ReplicaState(False, float(lag), f"lagging {lag}s > {settings.REPLICA_MAX_LAG}s", now)
+        return ReplicaState(True, float(lag), "ok", now)
+
+
+health = ReplicaHealth()
+
+
+class PrimaryReplicaRouter:
+    """Send writes to the primary and reads to a healthy replica (see the module docstring)."""
+
+    def db_for_read(self, model, **hints) -> str:
+        replicas = settings.REPLICA_ALIASES
+        if not replicas or _pinned.get() or connections[PRIMARY].in_atomic_block:
+            return PRIMARY
+        healthy = [alias for alias in replicas if health.is_healthy(alias)]
+        return random.choice(healthy) if healthy else PRIMARY
+
+    def db_for_write(self, model, **hints) -> str:
+        _wrote.set(True)
+        return PRIMARY
+
+    def allow_relation(self, obj1, obj2, **hints) -> bool:
+        return True
+
+    def allow_migrate(self, db: str, app_label: str, model_name: str | None = None, **hints) -> bool:
+        return db == PRIMARY

@@ -1,0 +1,257 @@
+"""Pownce settings, read from the environment.
+
+With nothing set, Pownce runs in its embedded default: SQLite, a local-memory cache and
+database-backed sessions, DEBUG on — one process, nothing else to start. Every variable below
+is documented in README.md ("Configuration"). Production sets at least POWNCE_DEBUG=0,
+POWNCE_SECRET_KEY, POWNCE_ALLOWED_HOSTS, POWNCE_DB_PRIMARY, POWNCE_MEMCACHED and POWNCE_REDIS_URL.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("POWNCE_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {raw!r}")
+
+
+def env_float(name: str, default: float) -> float:
+    raw = env_str(name)
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from None
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+def database_from_url(url: str) -> dict:
+    """Turn ``mysql://user:password@host:port/name`` into a Django DATABASES entry."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mysql", "mariadb"):
+        raise ImproperlyConfigured(f"unsupported database URL scheme {parts.scheme!r} in {url!r}")
+    return {
+        "ENGINE": "django.db.backends.mysql",
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "127.0.0.1",
+        "PORT": str(parts.port or 3306),
+        "CONN_MAX_AGE": env_float("POWNCE_DB_CONN_MAX_AGE", 60),
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {
+            "charset": "utf8mb4",
+            "connect_timeout": 2,
+            "init_command": "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+        },
+    }
+
+
+DEBUG = env_bool("POWNCE_DEBUG", True)
+
+SECRET_KEY = env_str("POWNCE_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("POWNCE_SECRET_KEY must be set when POWNCE_DEBUG is off")
+    SECRET_KEY = "embedded-default-insecure-key-for-local-development-only-0123456789"
+
+ALLOWED_HOSTS = env_list("POWNCE_ALLOWED_HOSTS", "127.0.0.1,localhost" if not DEBUG else "*")
+
+# The name this app server puts in the X-Pownce-Server response header, so an operator (and
+# the load-balancing tests) can tell which server answered.
+SERVER_NAME = env_str("POWNCE_SERVER_NAME") or os.uname().nodename
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "accounts",
+    "notes",
+]
+
+MIDDLEWARE = [
+    "pownce.middleware.ServerNameMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "pownce.middleware.ReadYourWritesMiddleware",
+    "pownce.middleware.ReplicaFailoverMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "pownce.urls"
+WSGI_APPLICATION = "pownce.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Databases -------------------------------------------------------------------------------
+# POWNCE_DB_PRIMARY is one URL; POWNCE_DB_REPLICAS a comma-separated list of URLs. Replica
+# aliases are "replica1", "replica2", … in the order given. Without a primary URL the embedded
+# SQLite database is used and there are no replicas.
+_primary_url = env_str("POWNCE_DB_PRIMARY")
+if _primary_url:
+    DATABASES = {"default": database_from_url(_primary_url)}
+    for _index, _url in enumerate(env_list("POWNCE_DB_REPLICAS"), start=1):
+        _replica = database_from_url(_url)
+        # The replica backend marks the replica down the moment a query on it fails.
+        _replica["ENGINE"] = "pownce.replica_backend"
+        # Under test, read the test database *through the real replica*: Django only swaps the
+        # NAME, so the connection still goes to the replica server and sees replicated rows.
+        _replica["TEST"] = {"MIRROR": "default"}
+        DATABASES[f"replica{_index}"] = _replica
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("POWNCE_SQLITE_PATH") or str(VAR_DIR / "pownce.sqlite3"),
+        }
+    }
+
+DATABASE_ROUTERS = ["pownce.router.PrimaryReplicaRouter"]
+REPLICA_ALIASES = [alias for alias in DATABASES if alias != "default"]
+
+# After a user writes, their reads go to the primary for this long (read-your-writes).
+PIN_SECONDS = env_float("POWNCE_PIN_SECONDS", 5)
+# A replica lagging more than this many seconds is taken out of rotation.
+REPLICA_MAX_LAG = env_float("POWNCE_REPLICA_MAX_LAG", 1)
+# How long one process trusts its last look at a replica's health.
+REPLICA_HEALTH_TTL = env_float("POWNCE_REPLICA_HEALTH_TTL", 2)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+# --- Caches and sessions --------------------------------------------------------------------
+MEMCACHED_SERVERS = env_list("POWNCE_MEMCACHED")
+REDIS_URL = env_str("POWNCE_REDIS_URL")
+
+if MEMCACHED_SERVERS:
+    _default_cache = {
+        "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+        "LOCATION": MEMCACHED_SERVERS,
+        "OPTIONS": {
+            "connect_timeout": 0.2,
+            "timeout": 0.5,
+            "ignore_exc": True,
+            "use_pooling": True,
+            "retry_attempts": 1,
+            "dead_timeout": 5,
+        },
+    }
+else:
+    _default_cache = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pownce"}
+
+CACHES = {"default": _default_cache}
+if REDIS_URL:
+    CACHES["redis"] = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    SESSION_CACHE_ALIAS = "redis"
+else:
+    CACHES["redis"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "redis"}
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# --- Background tasks -----------------------------------------------------------------------
+TASKS = {
+    "default": {
+        "BACKEND": env_str("POWNCE_TASKS_BACKEND")
+        or ("django_tasks_db.DatabaseBackend" if _primary_url else "django_tasks.backends.immediate.ImmediateBackend"),
+    }
+}
+
+# --- Static and uploaded files --------------------------------------------------------------
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_ROOT = Path(env_str("POWNCE_MEDIA_ROOT") or VAR_DIR / "media")
+# Uploaded files are never served from a public path: a view checks the audience first.
+MEDIA_URL = None
+
+# --- Security -------------------------------------------------------------------------------
+# HAProxy terminates TLS in production and says so in X-Forwarded-Proto. POWNCE_HTTPS=0 is for
+# the loopback stack, which has no certificate; production leaves it on.
+HTTPS = env_bool("POWNCE_HTTPS", not DEBUG)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+if HTTPS:
+    SECURE_SSL_REDIRECT = True
+    # /healthz and /readyz are asked over plain HTTP by the load balancer.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(env_float("POWNCE_HSTS_SECONDS", 31536000))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+CSRF_TRUSTED_ORIGINS = env_list("POWNCE_CSRF_TRUSTED_ORIGINS")
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "pownce": {"handlers": ["console"], "level": env_str("POWNCE_LOG_LEVEL") or "INFO"},
+    },
+}

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from pownce import health
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("", include("accounts.urls")),
+    path("", include("notes.urls")),
+]
