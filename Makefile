@@ -1,0 +1,59 @@
+# Pownce — `make help` lists every target.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK := deploy/stack.sh
+# Demo data for `make run`: small enough to seed in seconds.
+DEMO_USERS ?= 30
+DEMO_NOTES ?= 300
+
+.DEFAULT_GOAL := help
+.PHONY: help run test test-down stack stack-status stack-down lint check-deploy clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: requirements.txt
+	@bash deploy/install-packages.sh --build
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	@touch $@
+
+venv: $(VENV)/.installed ## create the virtualenv and install requirements.txt
+
+run: $(VENV)/.installed ## the embedded default: SQLite + local memory cache, demo data, http://127.0.0.1:8000/
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py seed_demo --users $(DEMO_USERS) --notes $(DEMO_NOTES) --if-empty
+	@echo "Pownce is at http://127.0.0.1:8000/ (Ctrl-C stops it)"
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+test: $(VENV)/.installed ## the whole suite on real MariaDB primary+replica, memcached, Redis, HAProxy
+	@bash deploy/install-packages.sh wrk chromium
+	@$(STACK) --profile test up data
+	@set -a && . <($(STACK) --profile test test-env) && set +a && \
+		$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-down: ## stop the services `make test` started
+	@$(STACK) --profile test down
+
+stack: $(VENV)/.installed ## start the production shape on loopback: HAProxy at http://127.0.0.1:8080/
+	@bash deploy/install-packages.sh
+	@$(STACK) up
+
+stack-status: ## show each component of the stack up/down and the replica's lag
+	@$(STACK) status
+
+stack-down: ## stop every process of the stack
+	@$(STACK) down
+
+lint: $(VENV)/.installed ## ruff
+	$(VENV)/bin/ruff check .
+
+check-deploy: $(VENV)/.installed ## Django's deployment checks with production settings
+	@POWNCE_DEBUG=0 POWNCE_SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
+		POWNCE_ALLOWED_HOSTS=pownce.example $(PY) manage.py check --deploy --fail-level WARNING
+
+clean: ## remove the virtualenv and everything under var/ (stop the stacks first)
+	rm -rf $(VENV) var

@@ -1,0 +1,30 @@
+"""gunicorn settings for one Pownce app server (deploy/stack.sh starts one per APP_PORTS entry).
+
+Everything that differs between instances comes from the environment the script sets:
+POWNCE_BIND, POWNCE_RUN_DIR (pid file, control socket, logs) and POWNCE_GUNICORN_WORKERS.
+"""
+
+import os
+
+_run = os.environ.get("POWNCE_RUN_DIR", "var/run")
+_name = os.environ.get("POWNCE_SERVER_NAME", "app")
+
+wsgi_app = "pownce.wsgi:application"
+bind = os.environ.get("POWNCE_BIND", "127.0.0.1:8001")
+workers = int(os.environ.get("POWNCE_GUNICORN_WORKERS", "3"))
+worker_class = "sync"
+# Let HAProxy reuse connections: idle keep-alive shorter than HAProxy's "timeout server".
+keepalive = 5
+timeout = 30
+graceful_timeout = 10
+max_requests = 5000
+max_requests_jitter = 500
+pidfile = f"{_run}/{_name}.pid"
+# Each instance gets its own control socket; the default path is shared by every instance.
+control_socket = f"{_run}/{_name}.ctl"
+accesslog = os.environ.get("POWNCE_ACCESS_LOG", f"{_run}/../log/{_name}.access.log")
+errorlog = f"{_run}/../log/{_name}.error.log"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+proc_name = f"pownce-{_name}"
+# HAProxy is the only client; trust its X-Forwarded-* headers.
+forwarded_allow_ips = "127.0.0.1"

@@ -1,0 +1,285 @@
+#!/usr/bin/env bash
+# Start, stop and inspect Pownce's topology on one machine, every server on 127.0.0.1.
+#
+#   deploy/stack.sh [--profile stack|test] up     [GROUP|COMPONENT ...]
+#   deploy/stack.sh [--profile stack|test] down   [GROUP|COMPONENT ...]
+#   deploy/stack.sh [--profile stack|test] status
+#   deploy/stack.sh [--profile stack|test] env     # print the app's environment
+#   deploy/stack.sh --profile test test-env          # the environment pytest runs with
+#
+# Components: primary replica memcached redis app haproxy.  Groups: data (primary replica
+# memcached redis), web (app haproxy), all (the default).  Ports come from
+# deploy/profiles/PROFILE.env; data, pid files and logs live under var/PROFILE/.
+# Every command is idempotent: `up` leaves running components alone, `down` stops only the
+# processes whose pid files it wrote.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PROFILE_NAME=stack
+if [ "${1:-}" = "--profile" ]; then PROFILE_NAME=$2; shift 2; fi
+ACTION=${1:-status}; shift || true
+PROFILE_FILE="$ROOT/deploy/profiles/$PROFILE_NAME.env"
+[ -f "$PROFILE_FILE" ] || { echo "no profile $PROFILE_FILE" >&2; exit 2; }
+# shellcheck source=/dev/null
+. "$PROFILE_FILE"
+
+VAR="$ROOT/var/$PROFILE_NAME"
+RUN="$VAR/run"
+LOG="$VAR/log"
+PY="${POWNCE_PYTHON:-$ROOT/.venv/bin/python}"
+mkdir -p "$RUN" "$LOG"
+
+say() { printf '%-10s %s\n' "$1" "$2"; }
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() {  # wait_port PORT NAME LOGFILE
+    for _ in $(seq 1 100); do port_open "$1" && return 0; sleep 0.1; done
+    echo "$2 did not open port $1; see $3" >&2
+    tail -n 20 "$3" >&2 || true
+    return 1
+}
+
+stop_pidfile() {  # stop_pidfile PIDFILE NAME
+    local pidfile=$1 name=$2 pid
+    if pid_alive "$pidfile"; then
+        pid=$(cat "$pidfile")
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+        say "$name" "stopped (pid $pid)"
+    else
+        say "$name" "not running"
+    fi
+    rm -f "$pidfile"
+}
+
+secret_key() {
+    local file="$VAR/secret_key"
+    [ -s "$file" ] || "$PY" -c 'import secrets; print(secrets.token_urlsafe(50))' > "$file"
+    cat "$file"
+}
+
+memcached_list() {
+    local list="" port
+    for port in $MEMCACHED_PORTS; do list="${list:+$list,}127.0.0.1:$port"; done
+    echo "$list"
+}
+
+# The environment every Pownce process of this profile runs with (app servers, manage.py).
+app_env() {
+    cat <<EOF
+POWNCE_DEBUG=0
+POWNCE_HTTPS=0
+POWNCE_SECRET_KEY=$(secret_key)
+POWNCE_ALLOWED_HOSTS=127.0.0.1,localhost
+POWNCE_DB_PRIMARY=mysql://$DB_USER:$DB_PASSWORD@127.0.0.1:$PRIMARY_PORT/${APP_DB_NAME:-$DB_NAME}
+POWNCE_DB_REPLICAS=mysql://$DB_USER:$DB_PASSWORD@127.0.0.1:$REPLICA_PORT/${APP_DB_NAME:-$DB_NAME}
+POWNCE_MEMCACHED=$(memcached_list)
+POWNCE_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+POWNCE_VAR_DIR=$VAR
+POWNCE_MEDIA_ROOT=$VAR/media
+EOF
+}
+
+# --- MariaDB ------------------------------------------------------------------------------
+mysql_root() {  # mysql_root NAME [args...]: the root client over the instance's socket
+    local name=$1; shift
+    mariadb --no-defaults --user=root --socket="$RUN/$name.sock" "$@"
+}
+
+start_mariadb() {  # start_mariadb NAME PORT SERVER_ID
+    local name=$1 port=$2 server_id=$3 datadir="$VAR/$1/data"
+    if pid_alive "$RUN/$name.pid"; then say "$name" "already running on 127.0.0.1:$port"; return; fi
+    if [ ! -d "$datadir/mysql" ]; then
+        mkdir -p "$datadir"
+        mariadb-install-db --no-defaults --user=root --datadir="$datadir" \
+            --auth-root-authentication-method=normal --skip-test-db > "$LOG/$name.install.log" 2>&1
+    fi
+    local extra=()
+    [ "$name" = replica ] && extra=(--read-only=1 --relay-log="$VAR/$name/data/replica-relay")
+    # setsid: the server must not die with the shell (or the make) that started it.
+    setsid mariadbd --no-defaults --user=root --datadir="$datadir" \
+        --port="$port" --bind-address=127.0.0.1 --socket="$RUN/$name.sock" \
+        --pid-file="$RUN/$name.pid" --log-error="$LOG/$name.err" \
+        --server-id="$server_id" --log-bin --log-basename="$name" --binlog-format=ROW \
+        --gtid-strict-mode=1 --log-slave-updates=1 --skip-name-resolve \
+        --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+        --innodb-buffer-pool-size=256M --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 \
+        --max-connections=500 "${extra[@]}" < /dev/null > "$LOG/$name.out" 2>&1 &
+    for _ in $(seq 1 100); do
+        mariadb-admin --no-defaults --user=root --socket="$RUN/$name.sock" ping >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    wait_port "$port" "$name" "$LOG/$name.err"
+    say "$name" "started on 127.0.0.1:$port (pid $(cat "$RUN/$name.pid"), log $LOG/$name.err)"
+}
+
+setup_primary() {  # users and database; idempotent, replicated to the replica through the binlog
+    mysql_root primary <<EOF
+CREATE DATABASE IF NOT EXISTS \`$DB_NAME\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE USER IF NOT EXISTS 'repl'@'127.0.0.1' IDENTIFIED BY '$REPL_PASSWORD';
+GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1';
+CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASSWORD';
+GRANT ALL PRIVILEGES ON \`$DB_NAME\`.* TO '$DB_USER'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON \`test\\_$DB_NAME%\`.* TO '$DB_USER'@'127.0.0.1';
+GRANT SLAVE MONITOR, PROCESS ON *.* TO '$DB_USER'@'127.0.0.1';
+EOF
+}
+
+setup_replica() {  # point the replica at the primary once; afterwards just make sure it runs
+    if [ -z "$(mysql_root replica -e 'SHOW SLAVE STATUS')" ]; then
+        mysql_root replica <<EOF
+CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$PRIMARY_PORT, MASTER_USER='repl',
+  MASTER_PASSWORD='$REPL_PASSWORD', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1;
+EOF
+    fi
+    mysql_root replica -e "START SLAVE" 2>/dev/null || true
+    # The replica is only useful once it has caught up with the primary's users and schema.
+    local gtid
+    gtid=$(mysql_root primary -N -e "SELECT @@gtid_binlog_pos")
+    if [ -n "$gtid" ] && ! mysql_root replica -N -e "SELECT MASTER_GTID_WAIT('$gtid', 30)" | grep -q '^0$'; then
+        echo "replica did not catch up with the primary ($gtid); see $LOG/replica.err" >&2
+        return 1
+    fi
+    say replica "replicating from 127.0.0.1:$PRIMARY_PORT (GTID)"
+}
+
+replica_status() {
+    mysql_root replica -e "SHOW SLAVE STATUS\G" 2>/dev/null |
+        awk -F': ' '/Slave_IO_Running:|Slave_SQL_Running:|Seconds_Behind_Master:|SQL_Delay:/ {gsub(/^ +/, "", $1); printf "%s=%s ", $1, $2}'
+}
+
+# --- memcached, Redis ---------------------------------------------------------------------
+start_memcached() {
+    local port
+    for port in $MEMCACHED_PORTS; do
+        local name="memcached-$port"
+        if pid_alive "$RUN/$name.pid"; then say memcached "already running on 127.0.0.1:$port"; continue; fi
+        setsid memcached -u root -l 127.0.0.1 -p "$port" -U 0 -m 128 -c 2048 \
+            < /dev/null > "$LOG/$name.log" 2>&1 &
+        echo $! > "$RUN/$name.pid"
+        wait_port "$port" memcached "$LOG/$name.log"
+        say memcached "started on 127.0.0.1:$port (pid $(cat "$RUN/$name.pid"))"
+    done
+}
+
+start_redis() {
+    if pid_alive "$RUN/redis.pid"; then say redis "already running on 127.0.0.1:$REDIS_PORT"; return; fi
+    mkdir -p "$VAR/redis"
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+        --daemonize yes --pidfile "$RUN/redis.pid" --logfile "$LOG/redis.log" --dir "$VAR/redis"
+    wait_port "$REDIS_PORT" redis "$LOG/redis.log"
+    say redis "started on 127.0.0.1:$REDIS_PORT (pid $(cat "$RUN/redis.pid"), log $LOG/redis.log)"
+}
+
+# --- app servers, HAProxy ------------------------------------------------------------------
+start_apps() {
+    local i=0 port
+    for port in $APP_PORTS; do
+        i=$((i + 1))
+        local name="app$i"
+        if pid_alive "$RUN/$name.pid"; then say "$name" "already running on 127.0.0.1:$port"; continue; fi
+        (
+            set -a
+            # shellcheck source=/dev/null
+            . <(app_env)
+            set +a
+            export POWNCE_BIND="127.0.0.1:$port" POWNCE_RUN_DIR="$RUN" POWNCE_SERVER_NAME="$name"
+            export POWNCE_GUNICORN_WORKERS="$GUNICORN_WORKERS"
+            cd "$ROOT"
+            "$ROOT/.venv/bin/gunicorn" -c deploy/gunicorn.conf.py --daemon
+        )
+        for _ in $(seq 1 100); do pid_alive "$RUN/$name.pid" && port_open "$port" && break; sleep 0.1; done
+        wait_port "$port" "$name" "$LOG/$name.error.log"
+        say "$name" "started on 127.0.0.1:$port (pid $(cat "$RUN/$name.pid"), logs $LOG/$name.*.log)"
+    done
+}
+
+haproxy_env() {
+    set -- $APP_PORTS
+    export POWNCE_RUN_DIR="$RUN" HAPROXY_PORT HAPROXY_STATS_PORT APP1_PORT=$1 APP2_PORT=$2
+}
+
+start_haproxy() {
+    if pid_alive "$RUN/haproxy.pid"; then say haproxy "already running on 127.0.0.1:$HAPROXY_PORT"; return; fi
+    haproxy_env
+    haproxy -c -q -f "$ROOT/deploy/haproxy.cfg"
+    haproxy -D -f "$ROOT/deploy/haproxy.cfg" > "$LOG/haproxy.log" 2>&1
+    wait_port "$HAPROXY_PORT" haproxy "$LOG/haproxy.log"
+    say haproxy "http://127.0.0.1:$HAPROXY_PORT/ (stats and /metrics on 127.0.0.1:$HAPROXY_STATS_PORT)"
+}
+
+migrate() {
+    (set -a; . <(app_env); set +a; cd "$ROOT"; "$PY" manage.py migrate --noinput -v 0)
+    say schema "migrated on the primary"
+}
+
+expand() {  # turn groups into components, in start order
+    local out=() item
+    [ $# -eq 0 ] && set -- all
+    for item in "$@"; do
+        case $item in
+            all) out+=(primary replica memcached redis app haproxy) ;;
+            data) out+=(primary replica memcached redis) ;;
+            web) out+=(app haproxy) ;;
+            primary|replica|memcached|redis|app|haproxy) out+=("$item") ;;
+            *) echo "unknown component $item" >&2; exit 2 ;;
+        esac
+    done
+    echo "${out[@]}"
+}
+
+up() {
+    local c
+    for c in $(expand "$@"); do
+        case $c in
+            primary) start_mariadb primary "$PRIMARY_PORT" 1; setup_primary ;;
+            replica) start_mariadb replica "$REPLICA_PORT" 2; setup_replica ;;
+            memcached) start_memcached ;;
+            redis) start_redis ;;
+            app) [ "$PROFILE" = stack ] && migrate; start_apps ;;
+            haproxy) start_haproxy ;;
+        esac
+    done
+}
+
+down() {
+    local components c i port
+    read -r -a components <<< "$(expand "$@")"
+    for ((i = ${#components[@]} - 1; i >= 0; i--)); do  # stop in reverse order
+        c=${components[$i]}
+        case $c in
+            haproxy) stop_pidfile "$RUN/haproxy.pid" haproxy ;;
+            app) i2=0; for port in $APP_PORTS; do i2=$((i2 + 1)); stop_pidfile "$RUN/app$i2.pid" "app$i2"; done ;;
+            redis) stop_pidfile "$RUN/redis.pid" redis ;;
+            memcached) for port in $MEMCACHED_PORTS; do stop_pidfile "$RUN/memcached-$port.pid" memcached; done ;;
+            replica) stop_pidfile "$RUN/replica.pid" replica ;;
+            primary) stop_pidfile "$RUN/primary.pid" primary ;;
+        esac
+    done
+}
+
+status() {
+    local state port i=0
+    show() { if pid_alive "$2" && port_open "$3"; then state="up"; else state="DOWN"; fi; say "$1" "$state  127.0.0.1:$3  ${4:-}"; }
+    echo "profile $PROFILE_NAME (var/$PROFILE_NAME)"
+    show primary "$RUN/primary.pid" "$PRIMARY_PORT"
+    show replica "$RUN/replica.pid" "$REPLICA_PORT" "$(pid_alive "$RUN/replica.pid" && replica_status)"
+    for port in $MEMCACHED_PORTS; do show memcached "$RUN/memcached-$port.pid" "$port"; done
+    show redis "$RUN/redis.pid" "$REDIS_PORT"
+    for port in $APP_PORTS; do i=$((i + 1)); show "app$i" "$RUN/app$i.pid" "$port"; done
+    show haproxy "$RUN/haproxy.pid" "$HAPROXY_PORT" "stats http://127.0.0.1:$HAPROXY_STATS_PORT/"
+}
+
+case $ACTION in
+    up) up "$@" ;;
+    down) down "$@" ;;
+    status) status ;;
+    env) app_env ;;
+    # pytest adds "test_" to the database name itself.
+    test-env) APP_DB_NAME="" app_env ;;
+    *) echo "usage: $0 [--profile stack|test] up|down|status|env [components]" >&2; exit 2 ;;
+esac
