@@ -7,25 +7,78 @@ answered is a pending friend request, which they can accept (add back) or ignore
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import URLValidator
 from django.db import models
+from django.templatetags.static import static
+from django.urls import reverse
+
+from accounts.usernames import USERNAME_MAX_LENGTH, validate_username
+
+DEFAULT_PHOTO = "img/avatar.svg"
+
+
+class PownceUserManager(UserManager):
+    def get_by_natural_key(self, username):
+        # Usernames are unique regardless of case, so "Alice" logs in as "alice".
+        user = self.filter(username__iexact=username).order_by("pk").first()
+        if user is None:
+            raise self.model.DoesNotExist(f"no user named {username!r}")
+        return user
 
 
 class User(AbstractUser):
+    username = models.CharField(
+        "username",
+        max_length=USERNAME_MAX_LENGTH,
+        unique=True,
+        validators=[validate_username],
+        help_text="3–30 letters, digits or underscores.",
+        error_messages={"unique": "That username is taken."},
+    )
     display_name = models.CharField(max_length=80, blank=True)
     bio = models.CharField(max_length=280, blank=True)
     location = models.CharField(max_length=80, blank=True)
-    website = models.URLField(max_length=200, blank=True)
+    website = models.URLField(max_length=200, blank=True, validators=[URLValidator(schemes=["http", "https"])])
     photo = models.ImageField(upload_to="photos/original/", blank=True)
     photo_small = models.ImageField(upload_to="photos/small/", blank=True)
     photo_medium = models.ImageField(upload_to="photos/medium/", blank=True)
 
+    objects = PownceUserManager()
+
     def __str__(self) -> str:
         return self.username
+
+    def get_absolute_url(self) -> str:
+        # The profile page is /<username>/ (served by the notes app, last in the URLconf).
+        return f"/{self.username}/"
 
     @property
     def name(self) -> str:
         return self.display_name or self.username
+
+    @property
+    def website_link(self) -> str:
+        """The website if it is safe to put in an href (http/https only), else ""."""
+        website = self.website.strip()
+        return website if website.lower().startswith(("http://", "https://")) else ""
+
+    def _photo_url(self, field: models.ImageField, size: str) -> str:
+        if not field.name:
+            return static(DEFAULT_PHOTO)
+        return reverse("photo", kwargs={"size": size, "name": field.name.rsplit("/", 1)[-1]})
+
+    @property
+    def photo_url(self) -> str:
+        return self._photo_url(self.photo, "original")
+
+    @property
+    def photo_small_url(self) -> str:
+        return self._photo_url(self.photo_small, "small")
+
+    @property
+    def photo_medium_url(self) -> str:
+        return self._photo_url(self.photo_medium, "medium")
 
 
 class Fanship(models.Model):

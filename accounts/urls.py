@@ -1,7 +1,71 @@
+"""Account and people URLs.
+
+These are included before the notes app's ``/<username>/`` profile catch-all. Every fixed first
+segment here (signup, login, friends, sets …) is a reserved username (accounts.usernames), so
+no profile can hide one of these pages; ``<username>/friends/`` and its siblings only match
+username-shaped first segments.
+"""
+
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, register_converter
+
+from accounts import views
+from accounts.usernames import USERNAME_PATTERN
+
+
+class UsernameConverter:
+    regex = USERNAME_PATTERN
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+class PhotoSizeConverter:
+    regex = "original|small|medium"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+class PhotoNameConverter:
+    # Stored names are "<user id>-<random hex>.jpg", possibly with a storage suffix; never a path.
+    regex = r"[A-Za-z0-9_-]{1,100}\.jpg"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(UsernameConverter, "username")
+register_converter(PhotoSizeConverter, "photo_size")
+register_converter(PhotoNameConverter, "photo_name")
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
+    path("signup/", views.signup, name="signup"),
+    path("login/", views.LogInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("settings/", views.settings_profile, name="settings"),
+    path("settings/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("photos/<photo_size:size>/<photo_name:name>", views.photo, name="photo"),
+    path("friends/requests/", views.friend_requests, name="friend_requests"),
+    path("friends/blocked/", views.blocked_people, name="blocked_people"),
+    path("friends/<username:username>/add/", views.friend_add, name="friend_add"),
+    path("friends/<username:username>/remove/", views.friend_remove, name="friend_remove"),
+    path("friends/<username:username>/ignore/", views.friend_ignore, name="friend_ignore"),
+    path("friends/<username:username>/block/", views.person_block, name="person_block"),
+    path("friends/<username:username>/unblock/", views.person_unblock, name="person_unblock"),
+    path("sets/", views.set_list, name="set_list"),
+    path("sets/<int:set_id>/", views.set_edit, name="set_edit"),
+    path("sets/<int:set_id>/delete/", views.set_delete, name="set_delete"),
+    path("<username:username>/friends/", views.people, {"which": "friends"}, name="friends"),
+    path("<username:username>/fans/", views.people, {"which": "fans"}, name="fans"),
+    path("<username:username>/fan-of/", views.people, {"which": "fan_of"}, name="fan_of"),
 ]

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+from django.core.validators import URLValidator
+
+from accounts.models import User
+from accounts.usernames import USERNAME_MAX_LENGTH
+
+WEBSITE_INVALID = "Enter a web address starting with http:// or https://."
+
+
+class SignUpForm(UserCreationForm):
+    email = forms.EmailField(required=False, help_text="Optional. Only used to reach you about your account.")
+
+    class Meta:
+        model = User
+        fields = ("username", "email")
+        help_texts = {"username": "3–30 letters, digits or underscores. Your page will be at /yourname/."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].widget.attrs.update(
+            {"autocomplete": "username", "maxlength": USERNAME_MAX_LENGTH, "autocapitalize": "none"}
+        )
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(max_length=80, required=False, label="Name")
+    bio = forms.CharField(max_length=280, required=False, label="About you", widget=forms.Textarea(attrs={"rows": 3}))
+    location = forms.CharField(max_length=80, required=False)
+    website = forms.URLField(
+        max_length=200,
+        required=False,
+        assume_scheme="https",
+        # URLField's own validator allows ftp:// too; a profile link may only be a web page.
+        validators=[URLValidator(schemes=["http", "https"], message=WEBSITE_INVALID)],
+        error_messages={"invalid": WEBSITE_INVALID},
+        help_text="An http:// or https:// address.",
+    )
+    photo = forms.FileField(
+        required=False,
+        help_text="JPEG, PNG, GIF or WebP, up to 5 MB. It is cropped to a square.",
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}),
+    )
+    remove_photo = forms.BooleanField(required=False, label="Remove my photo")
+
+
+class FriendSetForm(forms.Form):
+    name = forms.CharField(max_length=60, label="Set name")
+    members = forms.TypedMultipleChoiceField(
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "invalid_choice": "Only your friends can be in a set; someone you picked is no longer your friend."
+        },
+    )
+
+    def __init__(self, *args, friends: list[User], **kwargs):
+        super().__init__(*args, **kwargs)
+        # The label is the friend, so the member picker can show their photo and name.
+        self.fields["members"].choices = [(friend.pk, friend) for friend in friends]

@@ -1,0 +1,249 @@
+"""Reads about people: who is whose friend or fan, blocks, sets, and a profile's summary.
+
+The graph is stored as fanships (``fan`` → ``idol``). Two fanships in opposite directions make
+two people **friends**; a one-way fanship makes the fan a **fan** of the idol.
+
+People lists are answered in two steps so an ID-list cache can sit in front of the first and an
+object cache in front of the second: ``*_ids()`` returns user ids, newest account first (by
+descending id, which the fanship indexes serve directly, and which is a stable keyset for
+``?before=<id>`` paging); ``users_by_ids()`` turns a page of ids into users, in that order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from accounts.models import Block, Fanship, FriendSet, User
+from accounts.usernames import USERNAME_RE
+
+PEOPLE_PAGE_SIZE = 60
+PENDING_REQUESTS_MAX = 500
+
+
+def user_by_username(username: str) -> User | None:
+    """The active user with this username in any letter case, or None."""
+    if not USERNAME_RE.fullmatch(username):
+        return None
+    return User.objects.filter(username__iexact=username, is_active=True).order_by("pk").first()
+
+
+def users_by_ids(ids: list[int]) -> list[User]:
+    """Users for ``ids`` in the same order, in one query; ids with no user are skipped."""
+    by_id = User.objects.in_bulk(ids)
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+# --- The fan graph -----------------------------------------------------------------------------
+
+
+def _mutual(fanship_field: str, user: User) -> Exists:
+    """Whether the person at ``fanship_field`` of a fanship row has also added ``user``."""
+    return Exists(Fanship.objects.filter(fan=OuterRef(fanship_field), idol=user))
+
+
+def _back_to(user: User, fanship_field: str) -> Exists:
+    """Whether ``user`` has added the person at ``fanship_field`` of a fanship row."""
+    return Exists(Fanship.objects.filter(fan=user, idol=OuterRef(fanship_field)))
+
+
+def _friends(user: User) -> QuerySet[Fanship]:
+    return Fanship.objects.filter(fan=user).filter(_mutual("idol", user))
+
+
+def _fans(user: User) -> QuerySet[Fanship]:
+    return Fanship.objects.filter(idol=user).exclude(_back_to(user, "fan"))
+
+
+def _fan_of(user: User) -> QuerySet[Fanship]:
+    return Fanship.objects.filter(fan=user).exclude(_mutual("idol", user))
+
+
+def _page(fanships: QuerySet[Fanship], person: str, before: int | None, limit: int) -> list[int]:
+    if before is not None:
+        fanships = fanships.filter(**{f"{person}__lt": before})
+    return list(fanships.order_by(f"-{person}").values_list(person, flat=True)[:limit])
+
+
+def friend_ids(user: User, *, before: int | None = None, limit: int = PEOPLE_PAGE_SIZE) -> list[int]:
+    """Ids of ``user``'s friends (both added each other), descending, below ``before``."""
+    return _page(_friends(user), "idol_id", before, limit)
+
+
+def friend_ids_all(user: User) -> list[int]:
+    """Every friend's id (for choosing set members and note audiences)."""
+    return list(_friends(user).order_by("-idol_id").values_list("idol_id", flat=True))
+
+
+def fan_ids(user: User, *, before: int | None = None, limit: int = PEOPLE_PAGE_SIZE) -> list[int]:
+    """Ids of ``user``'s fans who are not also friends, descending, below ``before``."""
+    return _page(_fans(user), "fan_id", before, limit)
+
+
+def fan_of_ids(user: User, *, before: int | None = None, limit: int = PEOPLE_PAGE_SIZE) -> list[int]:
+    """Ids of people ``user`` is a fan of who have not added ``user`` back."""
+    return _page(_fan_of(user), "idol_id", before, limit)
+
+
+def pending_request_ids(user: User) -> list[int]:
+    """Ids of people who added ``user`` and are waiting for an answer (not ignored, not friends)."""
+    return _page(_fans(user).filter(ignored=False), "fan_id", None, PENDING_REQUESTS_MAX)
+
+
+def friends_of(user: User, *, before: int | None = None, limit: int = PEOPLE_PAGE_SIZE) -> list[User]:
+    return users_by_ids(friend_ids(user, before=before, limit=limit))
+
+
+def fans_of(user: User, *, before: int | None = None, limit: int = PEOPLE_PAGE_SIZE) -> list[User]:
+    return users_by_ids(fan_ids(user, before=before, limit=limit))
+
+
+def fan_of(user: User, *, before: int | None = None, limit: int = PEOPLE_PAGE_SIZE) -> list[User]:
+    return users_by_ids(fan_of_ids(user, before=before, limit=limit))
+
+
+def pending_requests(user: User) -> list[User]:
+    return users_by_ids(pending_request_ids(user))
+
+
+def are_friends(a: User, b: User) -> bool:
+    return Fanship.objects.filter(Q(fan=a, idol=b) | Q(fan=b, idol=a)).count() == 2
+
+
+def is_blocked(a: User, b: User) -> bool:
+    """Whether either of ``a`` and ``b`` has blocked the other."""
+    return Block.objects.filter(Q(blocker=a, blocked=b) | Q(blocker=b, blocked=a)).exists()
+
+
+def blocked_ids(user: User) -> list[int]:
+    """Ids of the people ``user`` has blocked, most recent block first."""
+    return list(Block.objects.filter(blocker=user).order_by("-id").values_list("blocked_id", flat=True))
+
+
+@dataclass(frozen=True)
+class PeopleCounts:
+    friends: int
+    fans: int
+    fan_of: int
+    pending: int = 0
+
+
+def people_counts(user: User) -> PeopleCounts:
+    """How many friends, fans (not friends) and fan-of (not friends back) ``user`` has."""
+    # One pass over each direction: a fanship out is a friendship when the idol added back.
+    out = Fanship.objects.filter(fan=user).aggregate(
+        total=Count("pk"), mutual=Count("pk", filter=Q(_mutual("idol", user)))
+    )
+    incoming = Fanship.objects.filter(idol=user).aggregate(
+        total=Count("pk"),
+        pending=Count("pk", filter=Q(ignored=False) & ~Q(_back_to(user, "fan"))),
+    )
+    friends = out["mutual"]
+    return PeopleCounts(
+        friends=friends,
+        fans=incoming["total"] - friends,
+        fan_of=out["total"] - friends,
+        pending=incoming["pending"],
+    )
+
+
+def pending_request_count(user: User) -> int:
+    return _fans(user).filter(ignored=False).count()
+
+
+# --- Relationship between a viewer and a profile ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """How ``viewer`` stands toward another person, for the buttons on that person's profile."""
+
+    is_self: bool = False
+    is_anonymous: bool = False
+    you_are_fan: bool = False  # viewer added them
+    they_are_fan: bool = False  # they added viewer
+    request_ignored: bool = False  # viewer ignored their request
+    you_blocked: bool = False
+    blocked_you: bool = False
+
+    @property
+    def friends(self) -> bool:
+        return self.you_are_fan and self.they_are_fan
+
+    @property
+    def state(self) -> str:
+        """One word for the templates: self, anonymous, blocked, blocked_by, friends, fan,
+        requested (they await an answer), fan_back (they are a fan, request ignored) or none."""
+        if self.is_self:
+            return "self"
+        if self.is_anonymous:
+            return "anonymous"
+        if self.you_blocked:
+            return "blocked"
+        if self.blocked_you:
+            return "blocked_by"
+        if self.friends:
+            return "friends"
+        if self.you_are_fan:
+            return "fan"
+        if self.they_are_fan:
+            return "fan_back" if self.request_ignored else "requested"
+        return "none"
+
+
+def relationship(viewer: User, other: User) -> Relationship:
+    if not viewer.is_authenticated:
+        return Relationship(is_anonymous=True)
+    if viewer.pk == other.pk:
+        return Relationship(is_self=True)
+    fanships = dict(
+        Fanship.objects.filter(Q(fan=viewer, idol=other) | Q(fan=other, idol=viewer)).values_list("fan_id", "ignored")
+    )
+    blockers = set(
+        Block.objects.filter(Q(blocker=viewer, blocked=other) | Q(blocker=other, blocked=viewer)).values_list(
+            "blocker_id", flat=True
+        )
+    )
+    return Relationship(
+        you_are_fan=viewer.pk in fanships,
+        they_are_fan=other.pk in fanships,
+        request_ignored=fanships.get(other.pk, False),
+        you_blocked=viewer.pk in blockers,
+        blocked_you=other.pk in blockers,
+    )
+
+
+@dataclass(frozen=True)
+class ProfileSummary:
+    """What the profile header shows: ``profile_user``, ``relationship`` and ``counts``."""
+
+    profile_user: User
+    relationship: Relationship
+    counts: PeopleCounts
+
+
+def profile_summary(viewer: User, profile_user: User) -> ProfileSummary:
+    """Everything ``accounts/_profile_header.html`` needs about ``profile_user`` as seen by ``viewer``."""
+    return ProfileSummary(
+        profile_user=profile_user,
+        relationship=relationship(viewer, profile_user),
+        counts=people_counts(profile_user),
+    )
+
+
+# --- Sets --------------------------------------------------------------------------------------
+
+
+def friend_sets_of(owner: User) -> QuerySet[FriendSet]:
+    """The owner's sets by name, each with ``member_count``."""
+    return FriendSet.objects.filter(owner=owner).annotate(member_count=Count("members")).order_by("name", "pk")
+
+
+def friend_set_of(owner: User, set_id: int) -> FriendSet | None:
+    """The set ``set_id`` if ``owner`` owns it, else None (other people's sets do not exist for them)."""
+    return FriendSet.objects.filter(owner=owner, pk=set_id).first()
+
+
+def friend_set_member_ids(friend_set: FriendSet) -> list[int]:
+    return list(friend_set.members.order_by("-pk").values_list("pk", flat=True))

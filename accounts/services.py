@@ -1,0 +1,317 @@
+"""Writes for people: sign-up, log-in limits, profiles, photos, the fan/friend graph and sets.
+
+Every change to who is whose fan, friend or set member goes through here, so the rules hold in
+one place: nobody adds someone who blocked them, a set only ever holds its owner's friends, and
+ending a friendship also takes each side out of the other's sets. Rows are saved and deleted
+one by one (never ``QuerySet.update()``) so that model signals fire for every change.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Q
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from accounts.models import Block, Fanship, FriendSet, User
+from accounts.selectors import are_friends, friend_ids_all, is_blocked
+from pownce import ratelimit
+
+logger = logging.getLogger("pownce.accounts")
+
+# --- Sign-up and log-in ------------------------------------------------------------------------
+
+LOGIN_WINDOW_SECONDS = 15 * 60
+LOGIN_ATTEMPTS_PER_USERNAME = 10
+LOGIN_ATTEMPTS_PER_IP = 30
+SIGNUPS_PER_IP = 10
+SIGNUP_WINDOW_SECONDS = 60 * 60
+
+
+def login_attempt_allowed(*, ip: str, username: str) -> bool:
+    """Count one log-in attempt against both the address and the username; False once either
+    is over its limit. Both are counted, so guessing one account's password from many addresses
+    and trying many accounts from one address are both slowed down."""
+    by_ip = ratelimit.hit("login-ip", ip, limit=LOGIN_ATTEMPTS_PER_IP, window=LOGIN_WINDOW_SECONDS)
+    by_name = ratelimit.hit(
+        "login-user", username.strip().lower(), limit=LOGIN_ATTEMPTS_PER_USERNAME, window=LOGIN_WINDOW_SECONDS
+    )
+    return by_ip and by_name
+
+
+def signup_attempt_allowed(*, ip: str) -> bool:
+    return ratelimit.hit("signup-ip", ip, limit=SIGNUPS_PER_IP, window=SIGNUP_WINDOW_SECONDS)
+
+
+def user_sign_up(*, username: str, email: str, password: str) -> User:
+    """Create an account. The username must be free in any letter case."""
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": "That username is taken."})
+    return User.objects.create_user(username=username, email=email, password=password)
+
+
+def profile_update(user: User, *, display_name: str, bio: str, location: str, website: str) -> User:
+    user.display_name = display_name
+    user.bio = bio
+    user.location = location
+    user.website = website
+    user.full_clean(validate_unique=False, exclude=["password", "photo", "photo_small", "photo_medium"])
+    user.save(update_fields=["display_name", "bio", "location", "website"])
+    return user
+
+
+# --- Photos ------------------------------------------------------------------------------------
+
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+# Pixels are what decoding costs: a tiny file can claim to be 50000×50000.
+PHOTO_MAX_PIXELS = 40_000_000
+# The stored "original" is re-encoded too, no larger than this on its longer side.
+PHOTO_ORIGINAL_MAX_SIDE = 1600
+PHOTO_THUMBNAIL_SIDES = {"small": 48, "medium": 128}
+PHOTO_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
+
+
+def _photo_decode(upload: UploadedFile) -> Image.Image:
+    """Read an upload as a still RGB image, or raise a ValidationError that says why not."""
+    if upload.size is not None and upload.size > PHOTO_MAX_BYTES:
+        raise ValidationError(
+            f"That photo is {upload.size / 1024 / 1024:.1f} MB; photos can be at most "
+            f"{PHOTO_MAX_BYTES // 1024 // 1024} MB.",
+            code="too_large",
+        )
+    not_an_image = ValidationError(
+        "That file isn't a photo we can read. Please upload a JPEG, PNG, GIF or WebP image.", code="not_image"
+    )
+    try:
+        upload.seek(0)
+        with Image.open(upload) as probe:
+            if probe.format not in PHOTO_FORMATS:
+                raise not_an_image
+            width, height = probe.size
+            if width * height > PHOTO_MAX_PIXELS:
+                raise ValidationError("That photo has too many pixels. Please upload a smaller one.", code="too_big")
+            probe.verify()
+        # verify() leaves the image unusable: open it again to decode the pixels.
+        upload.seek(0)
+        with Image.open(upload) as image:
+            image.seek(0)
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            return _flatten(image)
+    except ValidationError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError, EOFError):
+        raise not_an_image from None
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    """An RGB copy, transparent parts on white (JPEG has no transparency)."""
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def _jpeg_bytes(image: Image.Image, quality: int) -> bytes:
+    # Only decoded pixels are written: no metadata, comments or trailing bytes of the upload
+    # survive, so a file that is also HTML or a script (a polyglot) comes out as a plain JPEG.
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality, optimize=True)
+    return buffer.getvalue()
+
+
+def user_photo_set(user: User, upload: UploadedFile) -> User:
+    """Replace the user's photo with a re-encoded copy of ``upload`` and make its thumbnails.
+
+    Raises ValidationError (nothing is stored) if the upload is not an acceptable image.
+    """
+    image = _photo_decode(upload)
+    image.thumbnail((PHOTO_ORIGINAL_MAX_SIDE, PHOTO_ORIGINAL_MAX_SIDE), Image.Resampling.LANCZOS)
+    old_names = [f.name for f in (user.photo, user.photo_small, user.photo_medium) if f.name]
+    # A new random name per upload: photo URLs never change meaning, so they can be cached forever.
+    user.photo.save(f"{user.pk}-{secrets.token_hex(8)}.jpg", ContentFile(_jpeg_bytes(image, 88)), save=False)
+    user.save(update_fields=["photo"])
+    photo_thumbnails_make(user.pk)
+    user.refresh_from_db(fields=["photo", "photo_small", "photo_medium"])
+    transaction.on_commit(lambda: _photo_files_delete(old_names))
+    return user
+
+
+def photo_thumbnails_make(user_id: int) -> None:
+    """Make the small and medium square thumbnails of a user's stored photo.
+
+    Takes an id and reads everything from storage, so it can run later in a worker.
+    """
+    user = User.objects.get(pk=user_id)
+    if not user.photo.name:
+        return
+    with default_storage.open(user.photo.name, "rb") as original, Image.open(original) as image:
+        image = image.convert("RGB")
+        base = user.photo.name.rsplit("/", 1)[-1]
+        for size, side in PHOTO_THUMBNAIL_SIDES.items():
+            square = ImageOps.fit(image, (side, side), Image.Resampling.LANCZOS)
+            field = getattr(user, f"photo_{size}")
+            field.save(base, ContentFile(_jpeg_bytes(square, 85)), save=False)
+    user.save(update_fields=["photo_small", "photo_medium"])
+
+
+def user_photo_remove(user: User) -> User:
+    old_names = [f.name for f in (user.photo, user.photo_small, user.photo_medium) if f.name]
+    user.photo = user.photo_small = user.photo_medium = ""
+    user.save(update_fields=["photo", "photo_small", "photo_medium"])
+    transaction.on_commit(lambda: _photo_files_delete(old_names))
+    return user
+
+
+def _photo_files_delete(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.warning("could not delete old photo file %s", name)
+
+
+# --- Fans and friends --------------------------------------------------------------------------
+
+
+def friend_add(user: User, other: User) -> bool:
+    """``user`` adds ``other`` as a friend: ``user`` becomes ``other``'s fan. If ``other`` had
+    already added ``user``, this accepts their request and the two are friends.
+
+    Returns True when the two are friends afterwards. Raises ValidationError if either has
+    blocked the other, or if ``user`` is ``other``.
+    """
+    if user.pk == other.pk:
+        raise ValidationError("You can't add yourself as a friend.")
+    if Block.objects.filter(blocker=user, blocked=other).exists():
+        raise ValidationError(f"You have blocked {other.username}. Unblock them first to add them as a friend.")
+    if is_blocked(user, other):
+        raise ValidationError(f"You can't add {other.username} as a friend: they aren't accepting requests from you.")
+    with transaction.atomic():
+        Fanship.objects.get_or_create(fan=user, idol=other)
+        return are_friends(user, other)
+
+
+def friend_request_ignore(user: User, fan: User) -> None:
+    """Take ``fan``'s friend request out of ``user``'s pending list; they stay ``user``'s fan."""
+    fanship = Fanship.objects.filter(fan=fan, idol=user).first()
+    if fanship is not None and not fanship.ignored:
+        fanship.ignored = True
+        fanship.save(update_fields=["ignored"])
+
+
+def friend_remove(user: User, other: User) -> None:
+    """``user`` stops being ``other``'s fan (or friend).
+
+    If they were friends, ``other`` stays ``user``'s fan, as on Pownce — but not as a pending
+    request again: ``user`` has just said no. Each leaves the other's sets, which only ever
+    hold friends.
+    """
+    with transaction.atomic():
+        for fanship in Fanship.objects.filter(fan=user, idol=other):
+            fanship.delete()
+        back = Fanship.objects.filter(fan=other, idol=user).first()
+        if back is not None and not back.ignored:
+            back.ignored = True
+            back.save(update_fields=["ignored"])
+        _leave_each_others_sets(user, other)
+
+
+def block(user: User, other: User) -> None:
+    """``user`` blocks ``other``: fanships both ways end, each leaves the other's sets, and
+    ``other`` can no longer add ``user`` (nor see ``user``'s non-public notes or send notes)."""
+    if user.pk == other.pk:
+        raise ValidationError("You can't block yourself.")
+    with transaction.atomic():
+        Block.objects.get_or_create(blocker=user, blocked=other)
+        for fanship in Fanship.objects.filter(Q(fan=user, idol=other) | Q(fan=other, idol=user)):
+            fanship.delete()
+        _leave_each_others_sets(user, other)
+
+
+def unblock(user: User, other: User) -> None:
+    """Lift ``user``'s block of ``other``. Fanships ended by the block do not come back."""
+    for row in Block.objects.filter(blocker=user, blocked=other):
+        row.delete()
+
+
+def _leave_each_others_sets(a: User, b: User) -> None:
+    for friend_set in FriendSet.objects.filter(owner=a, members=b):
+        friend_set.members.remove(b)
+    for friend_set in FriendSet.objects.filter(owner=b, members=a):
+        friend_set.members.remove(a)
+
+
+# --- Sets --------------------------------------------------------------------------------------
+
+FRIEND_SET_NAME_MAX = FriendSet._meta.get_field("name").max_length
+
+
+def _friend_set_name_clean(owner: User, name: str, *, exclude_pk: int | None = None) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError({"name": "Give the set a name."})
+    if len(name) > FRIEND_SET_NAME_MAX:
+        raise ValidationError({"name": f"Set names can be at most {FRIEND_SET_NAME_MAX} characters."})
+    taken = FriendSet.objects.filter(owner=owner, name__iexact=name)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
+        raise ValidationError({"name": f"You already have a set called “{name}”."})
+    return name
+
+
+def _members_check(owner: User, member_ids: list[int]) -> list[int]:
+    member_ids = sorted(set(member_ids))
+    friends = set(friend_ids_all(owner))
+    strangers = [pk for pk in member_ids if pk not in friends]
+    if strangers:
+        names = ", ".join(User.objects.filter(pk__in=strangers).order_by("username").values_list("username", flat=True))
+        raise ValidationError(
+            {"members": f"Only your friends can be in a set; not your friend: {names or 'unknown people'}."}
+        )
+    return member_ids
+
+
+def friend_set_create(owner: User, *, name: str, member_ids: list[int] = ()) -> FriendSet:
+    name = _friend_set_name_clean(owner, name)
+    member_ids = _members_check(owner, list(member_ids))
+    with transaction.atomic():
+        friend_set = FriendSet.objects.create(owner=owner, name=name)
+        friend_set.members.set(member_ids)
+    return friend_set
+
+
+def friend_set_update(friend_set: FriendSet, *, name: str, member_ids: list[int]) -> FriendSet:
+    """Rename a set and replace its members (all of whom must be the owner's friends)."""
+    owner = friend_set.owner
+    errors: dict[str, list[str]] = {}
+    try:
+        name = _friend_set_name_clean(owner, name, exclude_pk=friend_set.pk)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        member_ids = _members_check(owner, list(member_ids))
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        if friend_set.name != name:
+            friend_set.name = name
+            friend_set.save(update_fields=["name"])
+        friend_set.members.set(member_ids)
+    return friend_set
+
+
+def friend_set_delete(friend_set: FriendSet) -> None:
+    friend_set.delete()
