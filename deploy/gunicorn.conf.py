@@ -24,6 +24,8 @@ pidfile = f"{_run}/{_name}.pid"
 control_socket = f"{_run}/{_name}.ctl"
 accesslog = os.environ.get("POWNCE_ACCESS_LOG", f"{_run}/../log/{_name}.access.log")
 errorlog = f"{_run}/../log/{_name}.error.log"
+# Send the app's own stderr (Django's error log) to the error log too.
+capture_output = True
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 proc_name = f"pownce-{_name}"
 # HAProxy is the only client; trust its X-Forwarded-* headers.

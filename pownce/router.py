@@ -97,7 +97,8 @@ class ReplicaHealth:
         with self._lock:
             self._states[alias] = state
         if cached and cached.healthy != state.healthy:
-            logger.warning("replica %s is now %s (%s)", alias, "in rotation" if state.healthy else "out of rotation", state.reason)
+            verdict = "in rotation" if state.healthy else "out of rotation"
+            logger.warning("replica %s is now %s (%s)", alias, verdict, state.reason)
         return state
 
     def is_healthy(self, alias: str) -> bool:
@@ -127,7 +128,7 @@ class ReplicaHealth:
             return ReplicaState(False, None, f"unreachable: {exc}", now)
         if row is None:
             return ReplicaState(False, None, "not replicating (no slave status)", now)
-        status = dict(zip(columns, row))
+        status = dict(zip(columns, row, strict=True))
         lag = status.get("Seconds_Behind_Master")
         if status.get("Slave_IO_Running") != "Yes" or status.get("Slave_SQL_Running") != "Yes" or lag is None:
             io, sql = status.get("Slave_IO_Running"), status.get("Slave_SQL_Running")

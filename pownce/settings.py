@@ -210,6 +210,18 @@ STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = Path(env_str("POWNCE_MEDIA_ROOT") or VAR_DIR / "media")
 # Uploaded files are never served from a public path: a view checks the audience first.
 MEDIA_URL = None
+# Largest file a note may carry (POWNCE_MAX_UPLOAD_MB, 100 MB by default).
+MAX_UPLOAD_BYTES = int(env_float("POWNCE_MAX_UPLOAD_MB", 100) * 1024 * 1024)
+# Uploads bigger than this are streamed to a temporary file instead of held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_PERMISSIONS = 0o640
+# How note files reach the browser after the audience check: "" streams them from the app
+# server; "X-Accel-Redirect" (nginx, internal location FILE_SERVE_PREFIX mapped to MEDIA_ROOT)
+# or "X-Sendfile" (Apache, lighttpd) let the front server send the bytes.
+FILE_SERVE_HEADER = env_str("POWNCE_FILE_SERVE_HEADER")
+if FILE_SERVE_HEADER not in ("", "X-Accel-Redirect", "X-Sendfile"):
+    raise ImproperlyConfigured("POWNCE_FILE_SERVE_HEADER must be empty, X-Accel-Redirect or X-Sendfile")
+FILE_SERVE_PREFIX = env_str("POWNCE_FILE_SERVE_PREFIX") or "/protected-media/"
 
 # --- Security -------------------------------------------------------------------------------
 # HAProxy terminates TLS in production and says so in X-Forwarded-Proto. POWNCE_HTTPS=0 is for
@@ -253,5 +265,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {
         "pownce": {"handlers": ["console"], "level": env_str("POWNCE_LOG_LEVEL") or "INFO"},
+        # Server errors reach the app server's error log (gunicorn's stderr) even without DEBUG.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
