@@ -1,0 +1,213 @@
+"""Notes and where they go.
+
+A **note** is one of four kinds (message, link, file, event) sent to an **audience**: the
+public, all the author's friends, one of the author's sets, or one friend. Sending a note
+writes one **delivery** per recipient (the recipient's inbox); the author gets one too, so a
+home stream is simply "my deliveries, newest first". **Replies** hang under a note; each reply
+is announced to the note's author and earlier repliers by a **reply delivery**, which feeds
+the "replies" filter of their home stream. A **star** marks a note a user liked.
+
+Ids only grow, so "newest first" is "highest id first" and every stream pages by
+``?before=<id>`` over an index that ends in the id.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from accounts.models import Block, FriendSet
+
+
+def stored_file_path(note: Note, filename: str) -> str:
+    """An unguessable storage path; the original name is kept in ``Note.file_name`` only."""
+    token = secrets.token_hex(16)
+    return f"notes/{token[:2]}/{token}"
+
+
+def thumbnail_path(note: Note, filename: str) -> str:
+    token = secrets.token_hex(16)
+    return f"thumbs/{token[:2]}/{token}.jpg"
+
+
+class NoteQuerySet(models.QuerySet):
+    def public(self) -> NoteQuerySet:
+        return self.filter(audience=Note.Audience.PUBLIC)
+
+    def by(self, author) -> NoteQuerySet:
+        return self.filter(author=author)
+
+    def of_kind(self, kind: str) -> NoteQuerySet:
+        return self.filter(kind=kind)
+
+    def private(self) -> NoteQuerySet:
+        return self.filter(audience=Note.Audience.FRIEND)
+
+    def delivered_to(self, user) -> NoteQuerySet:
+        return self.filter(deliveries__recipient=user)
+
+    def before(self, note_id: int | None) -> NoteQuerySet:
+        return self.filter(pk__lt=note_id) if note_id else self
+
+    def newest_first(self) -> NoteQuerySet:
+        return self.order_by("-pk")
+
+    def visible_to(self, viewer) -> NoteQuerySet:
+        """The one visibility rule of Pownce; every read of notes goes through it.
+
+        Public notes are visible to everyone, signed in or not, except that a person the
+        author blocked sees none of the author's non-public notes. A non-public note is
+        visible to its author and to the recipients it was delivered to. Staff get nothing
+        extra here: moderation happens in the admin.
+        """
+        if viewer is None or not viewer.is_authenticated:
+            return self.public()
+        received = Delivery.objects.filter(note=OuterRef("pk"), recipient=viewer)
+        blocked_by_author = Block.objects.filter(blocker=OuterRef("author"), blocked=viewer)
+        return self.filter(
+            Q(audience=Note.Audience.PUBLIC) | Q(author=viewer) | (Q(Exists(received)) & ~Q(Exists(blocked_by_author)))
+        )
+
+
+class Note(models.Model):
+    class Kind(models.TextChoices):
+        MESSAGE = "message", "Message"
+        LINK = "link", "Link"
+        FILE = "file", "File"
+        EVENT = "event", "Event"
+
+    class Audience(models.TextChoices):
+        PUBLIC = "public", "The public"
+        FRIENDS = "friends", "All my friends"
+        SET = "set", "A set"
+        FRIEND = "friend", "One friend"
+
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MESSAGE)
+    audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.PUBLIC)
+    # Who a "set" or "one friend" note went to. The deliveries are the truth about who may
+    # read it; these only say how the author addressed it.
+    friend_set = models.ForeignKey(FriendSet, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    body = models.TextField(blank=True)
+    url = models.URLField(max_length=2000, blank=True)
+    file = models.FileField(upload_to=stored_file_path, max_length=200, blank=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    file_size = models.BigIntegerField(null=True, blank=True)
+    file_type = models.CharField(max_length=100, blank=True)
+    thumbnail = models.ImageField(upload_to=thumbnail_path, max_length=200, blank=True)
+    event_name = models.CharField(max_length=120, blank=True)
+    event_place = models.CharField(max_length=200, blank=True)
+    event_start = models.DateTimeField(null=True, blank=True)
+    # A forward is a new note whose content is copied from the original and credited to it.
+    forwarded_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="forwards"
+    )
+    created = models.DateTimeField(default=timezone.now)
+
+    objects = NoteQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["audience", "id"], name="note_audience_id"),
+            models.Index(fields=["author", "id"], name="note_author_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} by {self.author_id}"
+
+    @property
+    def is_public(self) -> bool:
+        return self.audience == self.Audience.PUBLIC
+
+    @property
+    def is_private(self) -> bool:
+        return self.audience == self.Audience.FRIEND
+
+    @property
+    def title(self) -> str:
+        """A one-line name for the note, for page titles and reply notices."""
+        text = {
+            self.Kind.LINK: self.url,
+            self.Kind.FILE: self.file_name,
+            self.Kind.EVENT: self.event_name,
+        }.get(self.kind) or self.body
+        text = " ".join(text.split())
+        return text[:60] + ("…" if len(text) > 60 else "")
+
+
+class Delivery(models.Model):
+    """``note`` is in ``recipient``'s inbox (their home stream)."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deliveries")
+    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="deliveries")
+
+    class Meta:
+        # The unique index (recipient, note) also serves the inbox, newest note first.
+        constraints = [models.UniqueConstraint(fields=["recipient", "note"], name="delivery_recipient_note")]
+        verbose_name_plural = "deliveries"
+
+    def __str__(self) -> str:
+        return f"note {self.note_id} → user {self.recipient_id}"
+
+
+class ReplyQuerySet(models.QuerySet):
+    def on_notes_visible_to(self, viewer) -> ReplyQuerySet:
+        return self.filter(note__in=Note.objects.visible_to(viewer))
+
+    def before(self, reply_id: int | None) -> ReplyQuerySet:
+        return self.filter(pk__lt=reply_id) if reply_id else self
+
+    def newest_first(self) -> ReplyQuerySet:
+        return self.order_by("-pk")
+
+    def oldest_first(self) -> ReplyQuerySet:
+        return self.order_by("pk")
+
+
+class Reply(models.Model):
+    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="replies")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="replies")
+    body = models.TextField()
+    created = models.DateTimeField(default=timezone.now)
+
+    objects = ReplyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "replies"
+        indexes = [models.Index(fields=["note", "id"], name="reply_note_id")]
+
+    def __str__(self) -> str:
+        return f"reply #{self.pk} on note {self.note_id}"
+
+
+class ReplyDelivery(models.Model):
+    """``reply`` is in ``recipient``'s replies inbox: it answers a note they wrote or replied to."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reply = models.ForeignKey(Reply, on_delete=models.CASCADE, related_name="deliveries")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["recipient", "reply"], name="replydelivery_recipient_reply")]
+        verbose_name_plural = "reply deliveries"
+
+    def __str__(self) -> str:
+        return f"reply {self.reply_id} → user {self.recipient_id}"
+
+
+class Star(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stars")
+    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="stars")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "note"], name="star_user_note")]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} ★ note {self.note_id}"

@@ -1,0 +1,117 @@
+"""Uploaded files: storing them, thumbnails, and serving them to a note's audience only.
+
+Files live under MEDIA_ROOT at random paths and are never served from a public URL; the
+download view checks visibility and then streams the file itself, or hands it to the front
+server with ``X-Accel-Redirect`` (nginx) / ``X-Sendfile`` (Apache, lighttpd) when
+FILE_SERVE_HEADER says so. Only a few image types, checked by decoding them, are shown
+inline; everything else (HTML and SVG above all) is an attachment, with ``nosniff``.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from io import BytesIO
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.http import FileResponse, HttpResponse
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from notes.models import Note
+
+logger = logging.getLogger("pownce.notes")
+
+# Types a browser may show inline: raster images, and only after Pillow decoded them as such.
+INLINE_IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+THUMBNAIL_SIZE = (480, 480)
+
+
+def attach_upload(note: Note, upload: UploadedFile, file_name: str) -> None:
+    """Store ``upload`` for ``note`` (not yet saved) and record what it is."""
+    note.file_name = file_name
+    note.file_size = upload.size
+    note.file_type = _image_type(upload) or mimetypes.guess_type(file_name)[0] or "application/octet-stream"
+    note.file.save(file_name, upload, save=False)
+
+
+def _image_type(upload: UploadedFile) -> str | None:
+    try:
+        upload.seek(0)
+        with Image.open(upload) as image:
+            image.verify()
+            kind = INLINE_IMAGE_TYPES.get(image.format or "")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        kind = None
+    upload.seek(0)
+    return kind
+
+
+def thumbnail_create(note: Note) -> bool:
+    """Make the thumbnail of an image note. Self-contained so it can run as a background task."""
+    if note.file_type not in INLINE_IMAGE_TYPES.values() or not note.file:
+        return False
+    try:
+        with note.file.open("rb") as stored, Image.open(stored) as image:
+            image = ImageOps.exif_transpose(image)
+            image.thumbnail(THUMBNAIL_SIZE)
+            out = BytesIO()
+            image.convert("RGB").save(out, "JPEG", quality=85)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        logger.warning("no thumbnail for note %s", note.pk, exc_info=True)
+        return False
+    note.thumbnail.save("thumb.jpg", ContentFile(out.getvalue()), save=False)
+    Note.objects.filter(pk=note.pk).update(thumbnail=note.thumbnail.name)
+    return True
+
+
+def delete_unused(names: list[str]) -> None:
+    """Delete stored files no note refers to any more (forwards share their original's file)."""
+    for name in names:
+        if not Note.objects.filter(file=name).exists() and not Note.objects.filter(thumbnail=name).exists():
+            default_storage.delete(name)
+
+
+def is_inline(note: Note) -> bool:
+    return note.file_type in INLINE_IMAGE_TYPES.values()
+
+
+def _disposition(kind: str, file_name: str) -> str:
+    ascii_name = file_name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name)}"
+
+
+def stored_file_response(name: str, *, content_type: str, disposition: str) -> HttpResponse:
+    """Serve a stored file, or delegate the bytes to the front server."""
+    header = settings.FILE_SERVE_HEADER
+    if header == "X-Accel-Redirect":
+        response = HttpResponse(content_type=content_type)
+        response[header] = settings.FILE_SERVE_PREFIX.rstrip("/") + "/" + quote(name)
+    elif header == "X-Sendfile":
+        response = HttpResponse(content_type=content_type)
+        response[header] = default_storage.path(name)
+    else:
+        response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
+    response["Content-Disposition"] = disposition
+    response["X-Content-Type-Options"] = "nosniff"
+    # Even a file a browser renders by mistake runs no script and loads nothing.
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    response["Cache-Control"] = "private, max-age=3600" if not settings.DEBUG else "private, no-cache"
+    return response
+
+
+def file_response(note: Note) -> HttpResponse:
+    if is_inline(note):
+        content_type, kind = note.file_type, "inline"
+    else:
+        content_type, kind = "application/octet-stream", "attachment"
+    return stored_file_response(
+        note.file.name, content_type=content_type, disposition=_disposition(kind, note.file_name)
+    )
+
+
+def thumbnail_response(note: Note) -> HttpResponse:
+    return stored_file_response(note.thumbnail.name, content_type="image/jpeg", disposition="inline")

@@ -1,0 +1,86 @@
+"""Forms only read what people typed; the rules a note must follow live in notes.services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+
+from accounts.models import FriendSet, User
+from accounts.selectors import friend_ids_all, friend_sets_of, users_by_ids
+from notes.models import Note
+
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+
+
+class AudienceMixin:
+    """An "audience" select: the public, all friends, one of the author's sets, or one friend.
+
+    Set and friend choices carry their id ("set:12", "friend:34"); ``audience_kwargs()`` turns
+    the choice into the ``audience=``, ``friend_set=`` and ``recipient=`` of the services.
+    """
+
+    def _audience_field(self, author: User) -> forms.ChoiceField:
+        sets = [(f"set:{s.pk}", s.name) for s in friend_sets_of(author)]
+        people = sorted(users_by_ids(friend_ids_all(author)), key=lambda u: u.name.lower())
+        friends = [(f"friend:{u.pk}", f"{u.name} (@{u.username})") for u in people]
+        choices = [(Note.Audience.PUBLIC, "The public"), (Note.Audience.FRIENDS, "All my friends")]
+        if sets:
+            choices.append(("A set", sets))
+        if friends:
+            choices.append(("One friend (private)", friends))
+        return forms.ChoiceField(label="Send to", choices=choices, initial=Note.Audience.PUBLIC)
+
+    def audience_kwargs(self) -> dict:
+        choice = self.cleaned_data["audience"]
+        audience, _, pk = choice.partition(":")
+        if audience == Note.Audience.SET:
+            return {"audience": audience, "friend_set": FriendSet.objects.filter(pk=pk).first()}
+        if audience == Note.Audience.FRIEND:
+            return {"audience": audience, "recipient": User.objects.filter(pk=pk).first()}
+        return {"audience": audience}
+
+
+class NoteForm(AudienceMixin, forms.Form):
+    kind = forms.ChoiceField(choices=Note.Kind.choices, initial=Note.Kind.MESSAGE, widget=forms.RadioSelect)
+    body = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    url = forms.CharField(label="Link", required=False, max_length=2000, widget=forms.URLInput)
+    file = forms.FileField(label="File", required=False)
+    event_name = forms.CharField(label="Event", required=False, max_length=120)
+    event_place = forms.CharField(label="Where", required=False, max_length=200)
+    event_start = forms.DateTimeField(
+        label="When",
+        required=False,
+        input_formats=DATETIME_FORMATS,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def __init__(self, *args, author: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["audience"] = self._audience_field(author)
+
+    @property
+    def max_upload_mb(self) -> str:
+        return f"{settings.MAX_UPLOAD_BYTES / (1024 * 1024):g}"
+
+    def note_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "kind": data["kind"],
+            "body": data["body"],
+            "url": data["url"],
+            "upload": data["file"],
+            "event_name": data["event_name"],
+            "event_place": data["event_place"],
+            "event_start": data["event_start"],
+            **self.audience_kwargs(),
+        }
+
+
+class ForwardForm(AudienceMixin, forms.Form):
+    def __init__(self, *args, author: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["audience"] = self._audience_field(author)
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(label="Reply", widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,34 @@
+"""Template filters for text people wrote."""
+
+from __future__ import annotations
+
+import re
+
+from django import template
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+register = template.Library()
+
+# Runs on already-escaped text, so a match can contain no quote, < or >; it stops before an
+# entity like &quot; or &lt; that stood for one, and before trailing punctuation.
+_URL = re.compile(r"\bhttps?://(?:[^\s&]|&amp;)+?(?=[.,;:!?)\]]*(?:\s|&(?!amp;)|$))", re.IGNORECASE)
+
+
+@register.filter(is_safe=True)
+def linkify(text: str) -> SafeString:
+    """Escape ``text``, then turn http(s) addresses in it into links; nothing else becomes a link."""
+    escaped = escape(text)
+    linked = _URL.sub(lambda m: f'<a href="{m.group(0)}" rel="nofollow noopener">{m.group(0)}</a>', escaped)
+    return mark_safe(linked)
+
+
+@register.filter
+def filesize(size: int | None) -> str:
+    if size is None:
+        return ""
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""

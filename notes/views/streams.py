@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from django.http import Http404
+from django.shortcuts import render
+
+from accounts.selectors import profile_summary, user_by_username
+from notes import selectors
+from notes.forms import NoteForm
+
+
+def cursor(request, name: str) -> int | None:
+    """A keyset cursor from the query string; anything that is not a positive id means "newest"."""
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() and 0 < int(value) < 2**63 else None
+
+
+def home(request):
+    if not request.user.is_authenticated:
+        page = selectors.public_stream(request.user, before=cursor(request, "before"))
+        return render(request, "notes/welcome.html", {"page": page})
+    show = request.GET.get("show", "all")
+    if show not in selectors.HOME_FILTERS:
+        show = "all"
+    page = selectors.home_stream(
+        request.user, show=show, before=cursor(request, "before"), before_reply=cursor(request, "before_reply")
+    )
+    return render(
+        request,
+        "notes/home.html",
+        {"page": page, "show": show, "filters": selectors.HOME_FILTERS, "form": NoteForm(author=request.user)},
+    )
+
+
+def public(request):
+    page = selectors.public_stream(request.user, before=cursor(request, "before"))
+    return render(request, "notes/public.html", {"page": page})
+
+
+def profile(request, username: str):
+    profile_user = user_by_username(username)
+    if profile_user is None:
+        raise Http404("No such person")
+    page = selectors.profile_stream(request.user, profile_user, before=cursor(request, "before"))
+    summary = profile_summary(request.user, profile_user)
+    return render(request, "notes/profile.html", {"page": page, "summary": summary})
