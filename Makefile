@@ -9,7 +9,7 @@ DEMO_USERS ?= 30
 DEMO_NOTES ?= 300
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-down stack stack-status stack-down lint check-deploy clean
+.PHONY: help venv run test test-down stack stack-status stack-down lint check-deploy clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
