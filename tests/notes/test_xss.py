@@ -1,0 +1,84 @@
+"""Everything people type is shown inert: no script, no attribute break-out, no javascript: link."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.utils import timezone
+
+from notes import services
+from tests.notes.conftest import upload
+
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "'><svg onload=alert(1)>",
+    "javascript:alert(1)",
+    'http://example.com/"onmouseover="alert(1)',
+    "http://x.com/<script>alert(1)</script>",
+    "<a href=\"javascript:alert(1)\">click</a>",
+    "jav&#x09;ascript:alert(1)",
+    "</textarea><script>alert(1)</script>",
+]
+
+# What a payload must never turn into in a page.
+DANGER = [
+    re.compile(r"<script>alert", re.I),
+    re.compile(r"<img[^>]*onerror", re.I),
+    re.compile(r"<svg[^>]*onload", re.I),
+    re.compile(r"""<[a-z]+[^>]*\son\w+\s*=""", re.I),
+    re.compile(r"""href\s*=\s*["']?\s*javascript:""", re.I),
+]
+
+
+def assert_inert(html: str) -> None:
+    for pattern in DANGER:
+        assert not pattern.search(html), pattern.pattern
+
+
+@pytest.fixture(autouse=True)
+def no_post_limit(monkeypatch):
+    monkeypatch.setattr(services, "POSTS_PER_WINDOW", 10_000)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_payload_in_every_note_field_is_inert(client, friends, payload):
+    ann, bob = friends
+    notes = [
+        services.note_create(author=ann, kind="message", audience="public", body=payload),
+        services.note_create(author=ann, kind="link", audience="public", url="https://example.com/?q=1", body=payload),
+        services.note_create(author=ann, kind="file", audience="public", upload=upload(payload + ".html", b"<b>hi</b>")),
+        services.note_create(
+            author=ann,
+            kind="event",
+            audience="public",
+            event_name=payload,
+            event_place=payload,
+            event_start=timezone.now() + dt.timedelta(days=1),
+        ),
+    ]
+    for note in notes:
+        services.reply_create(author=bob, note_id=note.pk, body=payload)
+    client.force_login(bob)
+    pages = ["/", "/?show=replies", "/public/", "/ann/"] + [f"/notes/{note.pk}/" for note in notes]
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200
+        assert_inert(response.text)
+
+
+def test_link_notes_refuse_other_schemes(friends):
+    for url in ("javascript:alert(1)", "data:text/html,hi", "vbscript:x", " javascript:alert(1)"):
+        with pytest.raises(services.ValidationError):
+            services.note_create(author=friends[0], kind="link", audience="public", url=url)
+
+
+def test_http_addresses_in_text_become_safe_links(client, friends):
+    note = services.note_create(
+        author=friends[0], kind="message", audience="public", body="see https://example.com/a?b=1&c=2 and javascript:alert(1)"
+    )
+    html = client.get(f"/notes/{note.pk}/").text
+    assert '<a href="https://example.com/a?b=1&amp;c=2" rel="nofollow noopener">' in html
+    assert "javascript:alert(1)" in html and 'href="javascript' not in html
