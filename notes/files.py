@@ -34,7 +34,11 @@ def attach_upload(note: Note, upload: UploadedFile, file_name: str) -> None:
     """Store ``upload`` for ``note`` (not yet saved) and record what it is."""
     note.file_name = file_name
     note.file_size = upload.size
-    note.file_type = _image_type(upload) or mimetypes.guess_type(file_name)[0] or "application/octet-stream"
+    guessed = mimetypes.guess_type(file_name)[0]
+    # Only a decoded image counts as one: a page named "cat.png" stays a download.
+    if guessed in INLINE_IMAGE_TYPES.values():
+        guessed = None
+    note.file_type = _image_type(upload) or guessed or "application/octet-stream"
     note.file.save(file_name, upload, save=False)
 
 

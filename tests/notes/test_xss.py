@@ -18,7 +18,7 @@ PAYLOADS = [
     "javascript:alert(1)",
     'http://example.com/"onmouseover="alert(1)',
     "http://x.com/<script>alert(1)</script>",
-    "<a href=\"javascript:alert(1)\">click</a>",
+    '<a href="javascript:alert(1)">click</a>',
     "jav&#x09;ascript:alert(1)",
     "</textarea><script>alert(1)</script>",
 ]
@@ -49,7 +49,9 @@ def test_payload_in_every_note_field_is_inert(client, friends, payload):
     notes = [
         services.note_create(author=ann, kind="message", audience="public", body=payload),
         services.note_create(author=ann, kind="link", audience="public", url="https://example.com/?q=1", body=payload),
-        services.note_create(author=ann, kind="file", audience="public", upload=upload(payload + ".html", b"<b>hi</b>")),
+        services.note_create(
+            author=ann, kind="file", audience="public", upload=upload(payload + ".html", b"<b>hi</b>")
+        ),
         services.note_create(
             author=ann,
             kind="event",
@@ -77,7 +79,10 @@ def test_link_notes_refuse_other_schemes(friends):
 
 def test_http_addresses_in_text_become_safe_links(client, friends):
     note = services.note_create(
-        author=friends[0], kind="message", audience="public", body="see https://example.com/a?b=1&c=2 and javascript:alert(1)"
+        author=friends[0],
+        kind="message",
+        audience="public",
+        body="see https://example.com/a?b=1&c=2 and javascript:alert(1)",
     )
     html = client.get(f"/notes/{note.pk}/").text
     assert '<a href="https://example.com/a?b=1&amp;c=2" rel="nofollow noopener">' in html
