@@ -27,8 +27,10 @@ def _note_page(request, note_id: int, *, status: int = 200, **forms):
     context = {"page": page, "note": page.note}
     if request.user.is_authenticated:
         context["reply_form"] = forms.get("reply_form") or ReplyForm()
-        if page.note.is_public or page.note.author_id == request.user.pk:
-            context["forward_form"] = forms.get("forward_form") or ForwardForm(author=request.user)
+        if forms.get("forward_form"):
+            context["forward_form"] = forms["forward_form"]
+        elif page.note.is_public or page.note.author_id == request.user.pk:
+            context["forward_form"] = ForwardForm(author=request.user)
     return render(request, "notes/note_detail.html", context, status=status)
 
 
