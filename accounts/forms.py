@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.core.validators import URLValidator
 
+from accounts import services
 from accounts.models import User
 from accounts.usernames import USERNAME_MAX_LENGTH
 
@@ -11,7 +12,7 @@ WEBSITE_INVALID = "Enter a web address starting with http:// or https://."
 
 
 class SignUpForm(UserCreationForm):
-    email = forms.EmailField(required=False, help_text="Optional. Only used to reach you about your account.")
+    email = forms.EmailField(required=False, help_text="Only used to reach you about your account.")
 
     class Meta:
         model = User
@@ -25,16 +26,19 @@ class SignUpForm(UserCreationForm):
         )
 
 
+class WebsiteField(forms.URLField):
+    # Django's URL validator also accepts ftp:// and ftps://; a profile link may only be a web page.
+    default_validators = [URLValidator(schemes=["http", "https"], message=WEBSITE_INVALID)]
+
+
 class ProfileForm(forms.Form):
     display_name = forms.CharField(max_length=80, required=False, label="Name")
     bio = forms.CharField(max_length=280, required=False, label="About you", widget=forms.Textarea(attrs={"rows": 3}))
     location = forms.CharField(max_length=80, required=False)
-    website = forms.URLField(
+    website = WebsiteField(
         max_length=200,
         required=False,
         assume_scheme="https",
-        # URLField's own validator allows ftp:// too; a profile link may only be a web page.
-        validators=[URLValidator(schemes=["http", "https"], message=WEBSITE_INVALID)],
         error_messages={"invalid": WEBSITE_INVALID},
         help_text="An http:// or https:// address.",
     )
@@ -44,6 +48,14 @@ class ProfileForm(forms.Form):
         widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}),
     )
     remove_photo = forms.BooleanField(required=False, label="Remove my photo")
+
+    def clean_photo(self):
+        # Checked here as well as when stored, so a bad photo is reported together with any
+        # other mistake in the form instead of only after those are fixed.
+        photo = self.cleaned_data["photo"]
+        if photo:
+            services.photo_validate(photo)
+        return photo
 
 
 class FriendSetForm(forms.Form):

@@ -111,6 +111,12 @@ def _photo_decode(upload: UploadedFile) -> Image.Image:
         raise not_an_image from None
 
 
+def photo_validate(upload: UploadedFile) -> None:
+    """Raise a ValidationError saying why ``upload`` can't be a photo; store nothing."""
+    _photo_decode(upload)
+    upload.seek(0)
+
+
 def _flatten(image: Image.Image) -> Image.Image:
     """An RGB copy, transparent parts on white (JPEG has no transparency)."""
     if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):

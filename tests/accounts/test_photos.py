@@ -150,3 +150,9 @@ def test_thumbnails_can_be_remade_from_the_stored_original(alice):
     services.photo_thumbnails_make(alice.pk)
     alice.refresh_from_db()
     assert stored(alice.photo_small.name).size == (48, 48)
+
+
+def test_bad_photo_is_reported_together_with_other_mistakes(alice, as_user):
+    response = post_settings(as_user(alice), photo=upload(b"not a picture"), website="javascript:alert(1)")
+    body = response.content.decode()
+    assert "photo we can read" in body and "http:// or https://" in body
