@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    "pownce",
     "accounts",
     "notes",
 ]
@@ -166,22 +167,28 @@ AUTH_USER_MODEL = "accounts.User"
 MEMCACHED_SERVERS = env_list("POWNCE_MEMCACHED")
 REDIS_URL = env_str("POWNCE_REDIS_URL")
 
-if MEMCACHED_SERVERS:
-    _default_cache = {
-        "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
-        "LOCATION": MEMCACHED_SERVERS,
-        "OPTIONS": {
-            "connect_timeout": 0.2,
-            "timeout": 0.5,
-            "ignore_exc": True,
-            "use_pooling": True,
-            "retry_attempts": 1,
-            "dead_timeout": 5,
-        },
+# The object and ID-list cache layer (cache/) and Django's own cache share one backend: the
+# memcached servers listed, or an in-process stand-in when none is.
+_default_cache = {
+    "BACKEND": "cache.backends.ClusterCache",
+    "LOCATION": MEMCACHED_SERVERS,
+    "OPTIONS": {
+        "connect_timeout": env_float("POWNCE_MEMCACHED_CONNECT_TIMEOUT", 0.2),
+        "timeout": env_float("POWNCE_MEMCACHED_TIMEOUT", 0.5),
+        "retry_after": env_float("POWNCE_MEMCACHED_RETRY_AFTER", 1),
+        "marker_ttl": int(env_float("POWNCE_CACHE_TOMBSTONE_TTL", 10)),
     }
-else:
-    _default_cache = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pownce"}
-
+    if MEMCACHED_SERVERS
+    else {},
+}
+# See cache/protocol.py. The tombstone must outlive the worst replica lag the router accepts
+# (REPLICA_MAX_LAG + REPLICA_HEALTH_TTL); a system check enforces it.
+POWNCE_CACHE = {
+    "TOMBSTONE_TTL": int(env_float("POWNCE_CACHE_TOMBSTONE_TTL", 10)),
+    "TTL": int(env_float("POWNCE_CACHE_TTL", 24 * 3600)),
+    "LIST_CAP": int(env_float("POWNCE_CACHE_LIST_CAP", 500)),
+    "VERSION": int(env_float("POWNCE_CACHE_VERSION", 1)),
+}
 CACHES = {"default": _default_cache}
 if REDIS_URL:
     CACHES["redis"] = {

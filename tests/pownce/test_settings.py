@@ -33,7 +33,8 @@ def test_nothing_set_means_embedded_sqlite_and_local_memory():
     result = settings_under({})
     assert result["engine"] == "django.db.backends.sqlite3"
     assert result["aliases"] == ["default"]
-    assert result["cache"].endswith("LocMemCache")
+    assert result["cache"] == "cache.backends.ClusterCache"
+    assert result["memcached"] == []  # no servers: the in-process stand-in
     assert result["sessions"] == "django.contrib.sessions.backends.db"
     assert result["debug"] is True
 
@@ -54,7 +55,7 @@ def test_environment_configures_primary_replicas_memcached_redis_and_router():
     )
     assert result["engine"] == "django.db.backends.mysql"
     assert result["aliases"] == ["default", "replica1", "replica2"]
-    assert result["cache"].endswith("PyMemcacheCache")
+    assert result["cache"] == "cache.backends.ClusterCache"
     assert result["memcached"] == ["10.0.0.4:11211", "10.0.0.5:11211"]
     assert result["sessions"] == "django.contrib.sessions.backends.cache"
     assert (result["debug"], result["pin"], result["lag"]) == (False, 7, 2.5)

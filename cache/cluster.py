@@ -1,0 +1,266 @@
+"""Talking to a set of memcached servers: key placement, failure handling, recovery, counters.
+
+Placement never moves a key. Each key has one home server, chosen by rendezvous hashing
+(murmur3) over the *configured* servers. pymemcache's HashClient instead re-hashes the keys of
+a dead server onto the live ones and back again when it returns; a key could then be filled on
+server B while A is away, and when A returns, A still holds the value it had before — which
+missed every invalidation sent to B meanwhile. Here a dead server's keys are simply misses
+(served from the database) until it is back.
+
+A server that comes back is **flushed before use**, because while it was unreachable it missed
+invalidations (tombstones) — a restarted memcached is empty anyway, but one that was only cut
+off still holds old values. The flush also wipes tombstones written since its return, so the
+flushing process then stores a *recovery marker* on that server for the tombstone lifetime:
+every reader fetches the marker with its batch, and while it is present, misses from that
+server are treated as tombstoned (loaded from the primary, filled only with ``add``).
+
+Failure handling:
+
+* Only **connection failures** (refused, reset, timed out, closed) mark a server down and turn
+  into misses / failed stores. Every other error (an illegal key, a server error) raises, as
+  memcached clients normally do.
+* Reads skip a down server until its retry time (``retry_after`` seconds); then one request
+  tries it again.
+* **Invalidations are always attempted**, even on a server believed down: a server that is back
+  must not miss a tombstone just because this process has not noticed yet. Success on a server
+  believed down runs the recovery (flush + marker) first.
+
+Not guaranteed: a server cut off (not restarted) by a network partition may serve values that
+missed invalidations to readers in processes that never saw it fail, until some process that
+did sees it back and flushes it (at most ``retry_after`` seconds after it is reachable again).
+
+Each thread has its own connections (Django creates cache backends per thread), so nothing here
+is shared between threads except what is passed in.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import mmh3
+from pymemcache.client.base import Client
+from pymemcache.exceptions import MemcacheUnexpectedCloseError
+from pymemcache.serde import CompressedSerde
+
+from cache.stats import stats
+
+logger = logging.getLogger("pownce.cache")
+
+# What "cannot talk to this server" looks like: refused/reset/timeout are OSError subclasses.
+CONNECTION_ERRORS = (OSError, socket.timeout, MemcacheUnexpectedCloseError)
+RECOVERY_MARKER = "pownce:recovered"
+
+
+@dataclass
+class Fetched:
+    """What one multi-get found.
+
+    ``found``: ``{key: (value, cas)}`` for the keys present (a ``None`` value is a tombstone).
+    ``recovering``: keys whose server was flushed within the marker lifetime — treat their
+    misses as tombstoned. ``unreachable``: keys whose server is down — load them from the
+    primary and do not try to fill.
+    """
+
+    found: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    recovering: set[str] = field(default_factory=set)
+    unreachable: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Node:
+    address: str
+    client: Client
+    seed: int
+    down_since: float | None = None
+    retry_at: float = 0.0
+    stats: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+class MemcachedCluster:
+    """A fixed set of memcached servers with stable placement (see the module docstring)."""
+
+    def __init__(
+        self,
+        servers: Iterable[str],
+        *,
+        connect_timeout: float = 0.2,
+        timeout: float = 0.5,
+        retry_after: float = 1.0,
+        marker_ttl: int = 10,
+        min_compress_len: int = 400,
+    ) -> None:
+        self.retry_after = retry_after
+        self.marker_ttl = marker_ttl
+        serde = CompressedSerde(min_compress_len=min_compress_len)
+        self.nodes: list[Node] = []
+        for address in servers:
+            host, _, port = address.rpartition(":")
+            client = Client(
+                (host, int(port)),
+                serde=serde,
+                connect_timeout=connect_timeout,
+                timeout=timeout,
+                no_delay=True,
+                default_noreply=False,
+            )
+            self.nodes.append(Node(address, client, mmh3.hash(address, signed=False)))
+        if not self.nodes:
+            raise ValueError("a memcached cluster needs at least one server")
+
+    # --- placement ----------------------------------------------------------------------
+    def node_for(self, key: str) -> Node:
+        if len(self.nodes) == 1:
+            return self.nodes[0]
+        # Rendezvous hashing: the server with the highest hash of (key, server) owns the key.
+        return max(self.nodes, key=lambda node: mmh3.hash(key, node.seed, signed=False))
+
+    def _group(self, keys: Iterable[str]) -> dict[int, list[str]]:
+        groups: dict[int, list[str]] = defaultdict(list)
+        for key in keys:
+            groups[id(self.node_for(key))].append(key)
+        return groups
+
+    def _node_by_id(self, ident: int) -> Node:
+        return next(node for node in self.nodes if id(node) == ident)
+
+    # --- failure and recovery -----------------------------------------------------------
+    def _usable_for_reads(self, node: Node) -> bool:
+        if node.down_since is None:
+            return True
+        if time.monotonic() < node.retry_at:
+            return False
+        return self._recover(node)
+
+    def _mark_down(self, node: Node, error: BaseException) -> None:
+        if node.down_since is None:
+            node.down_since = time.monotonic()
+            logger.warning("memcached %s is down: %s", node.address, error)
+        node.retry_at = time.monotonic() + self.retry_after
+        node.client.close()
+        stats.incr("node_failures")
+
+    def _recover(self, node: Node) -> bool:
+        """Bring a server believed down back: flush it, mark it recovered. False if still down."""
+        try:
+            node.client.flush_all(noreply=False)
+            node.client.set(RECOVERY_MARKER, 1, expire=self.marker_ttl, noreply=False)
+        except CONNECTION_ERRORS as error:
+            self._mark_down(node, error)
+            return False
+        logger.warning("memcached %s is back: flushed, misses read the primary for %ss", node.address, self.marker_ttl)
+        node.down_since = None
+        stats.incr("node_recoveries")
+        return True
+
+    def _run(self, node: Node, operation: str, *args: Any, **kwargs: Any) -> tuple[bool, Any]:
+        """Run one client call; (False, None) if the server could not be reached."""
+        stats.incr("round_trips")
+        node.stats[operation] += 1
+        try:
+            return True, getattr(node.client, operation)(*args, **kwargs)
+        except CONNECTION_ERRORS as error:
+            self._mark_down(node, error)
+            return False, None
+
+    # --- operations (each public method is one "call" however many servers it touches) -
+    def gets_many(self, keys: list[str]) -> Fetched:
+        """Fetch ``keys`` with their cas ids in one call (one round trip per server touched)."""
+        stats.incr("calls")
+        fetched = Fetched()
+        for ident, node_keys in self._group(keys).items():
+            node = self._node_by_id(ident)
+            if not self._usable_for_reads(node):
+                fetched.unreachable.update(node_keys)
+                continue
+            ok, result = self._run(node, "gets_many", [*node_keys, RECOVERY_MARKER])
+            if not ok:
+                fetched.unreachable.update(node_keys)
+                continue
+            if result.pop(RECOVERY_MARKER, None) is not None:
+                fetched.recovering.update(node_keys)
+            fetched.found.update(result)
+        return fetched
+
+    def get_many(self, keys: list[str]) -> dict[str, Any]:
+        """Plain multi-get: ``{key: value}`` for the keys found; down servers give misses."""
+        stats.incr("calls")
+        found: dict[str, Any] = {}
+        for ident, node_keys in self._group(keys).items():
+            node = self._node_by_id(ident)
+            if self._usable_for_reads(node):
+                ok, result = self._run(node, "get_many", node_keys)
+                if ok:
+                    found.update(result)
+        return found
+
+    def _store_many(self, command: bytes, values: dict[str, Any], expire: int, *, always: bool) -> set[str]:
+        stats.incr("calls")
+        stored: set[str] = set()
+        for ident, node_keys in self._group(values).items():
+            node = self._node_by_id(ident)
+            if node.down_since is not None:
+                # Invalidations try a server believed down at once; fills wait for its retry time.
+                usable = self._recover(node) if always else self._usable_for_reads(node)
+                if not usable:
+                    continue
+            batch = {key: values[key] for key in node_keys}
+            ok, result = self._run(node, "_store_cmd", command, batch, expire, False)
+            if ok:
+                stored.update(key for key, success in result.items() if success)
+        return stored
+
+    def add_many(self, values: dict[str, Any], expire: int) -> set[str]:
+        """``add`` each key (stored only if absent); return the keys stored."""
+        return self._store_many(b"add", values, expire, always=False)
+
+    def set_many(self, values: dict[str, Any], expire: int) -> set[str]:
+        """``set`` each key, trying servers believed down too (invalidations must arrive)."""
+        return self._store_many(b"set", values, expire, always=True)
+
+    def cas(self, key: str, value: Any, cas_id: Any, expire: int) -> bool:
+        """Store ``value`` only if ``key`` is unchanged since it was read with ``cas_id``."""
+        stats.incr("calls")
+        node = self.node_for(key)
+        if node.down_since is not None:
+            return False
+        ok, result = self._run(node, "cas", key, value, cas_id, expire=expire, noreply=False)
+        return bool(ok and result)
+
+    def delete_many(self, keys: list[str]) -> None:
+        stats.incr("calls")
+        for ident, node_keys in self._group(keys).items():
+            node = self._node_by_id(ident)
+            if node.down_since is None:
+                self._run(node, "delete_many", node_keys, noreply=False)
+
+    def incr(self, key: str, delta: int) -> int | None:
+        stats.incr("calls")
+        node = self.node_for(key)
+        if not self._usable_for_reads(node):
+            return None
+        operation = "incr" if delta >= 0 else "decr"
+        ok, result = self._run(node, operation, key, abs(delta), noreply=False)
+        return result if ok else None
+
+    def touch(self, key: str, expire: int) -> bool:
+        stats.incr("calls")
+        node = self.node_for(key)
+        if not self._usable_for_reads(node):
+            return False
+        ok, result = self._run(node, "touch", key, expire, noreply=False)
+        return bool(ok and result)
+
+    def flush_all(self) -> None:
+        stats.incr("calls")
+        for node in self.nodes:
+            self._run(node, "flush_all", noreply=False)
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.client.close()

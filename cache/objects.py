@@ -1,0 +1,130 @@
+"""The object cache: model instances by primary key, read through :mod:`cache.protocol`.
+
+Keys are ``o:<version>:<app_label.model>:<schema>:<pk>``. ``schema`` is a digest of the
+model's concrete fields (name, type, column), so a migration that changes them makes old
+pickles unreachable instead of unpicklable; ``version`` (``POWNCE_CACHE["VERSION"]``) is a
+manual switch for everything else.
+
+A model must be :func:`register`-ed: then every ``save()`` and ``delete()`` invalidates its key
+(``post_save`` / ``post_delete``, and again after commit). Writes that send no signals —
+``QuerySet.update()``, ``bulk_update``, raw SQL — must call :func:`invalidate` with the ids they
+touched; :class:`CachedQuerySet` does it for ``update()``.
+
+Cached instances are stored without related objects or prefetches (each is cached under its
+own key), so an author's change never hides inside a cached note.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Iterable
+from functools import cache
+from typing import Any, TypeVar
+
+from django.db import models, transaction
+from django.db.models.signals import post_delete, post_save
+
+from cache import protocol
+
+M = TypeVar("M", bound=models.Model)
+
+
+@cache
+def schema_digest(model: type[models.Model]) -> str:
+    shape = sorted((f.attname, f.get_internal_type(), f.column or "") for f in model._meta.concrete_fields)
+    return hashlib.sha1(repr(shape).encode()).hexdigest()[:8]
+
+
+def key_for(model: type[models.Model], pk: Any) -> str:
+    conf = protocol.config()
+    return f"o:{conf.version}:{model._meta.label_lower}:{schema_digest(model)}:{pk}"
+
+
+def get_many(model: type[M], ids: Iterable[Any]) -> dict[Any, M]:
+    """Instances of ``model`` by primary key: ``{pk: instance}`` for those that exist.
+
+    One multi-get when all are cached; the misses are loaded with ONE ``pk__in`` query (from the
+    primary when any of them was recently invalidated) and filled with ``add``.
+    """
+    return get_many_models({model: ids})[model]
+
+
+def get(model: type[M], pk: Any) -> M | None:
+    return get_many(model, [pk]).get(pk)
+
+
+def get_many_models(requests: dict[type[models.Model], Iterable[Any]]) -> dict[type[models.Model], dict]:
+    """Several models' instances in ONE cache call: ``{Model: {pk: instance}}``."""
+    wanted: dict[str, tuple[type[models.Model], Any]] = {}
+    for model, ids in requests.items():
+        for pk in dict.fromkeys(ids):
+            wanted[key_for(model, pk)] = (model, pk)
+
+    def load(keys: list[str], primary: bool) -> dict[str, Any]:
+        by_model: dict[type[models.Model], list[Any]] = {}
+        for key in keys:
+            model, pk = wanted[key]
+            by_model.setdefault(model, []).append(pk)
+        loaded: dict[str, Any] = {}
+        for model, pks in by_model.items():
+            manager = model._base_manager.using(protocol.config().primary_alias if primary else None)
+            for instance in manager.filter(pk__in=pks):
+                loaded[key_for(model, instance.pk)] = _bare(instance)
+        return loaded
+
+    found = protocol.read_through(list(wanted), load) if wanted else {}
+    result: dict[type[models.Model], dict] = {model: {} for model in requests}
+    for key, (model, pk) in wanted.items():
+        if key in found:
+            result[model][pk] = found[key]
+    return result
+
+
+def ordered(model: type[M], ids: Iterable[Any]) -> list[M]:
+    """Instances in the order of ``ids``, skipping those that no longer exist."""
+    ids = list(ids)
+    found = get_many(model, ids)
+    return [found[pk] for pk in ids if pk in found]
+
+
+def invalidate(model: type[models.Model], ids: Iterable[Any], *, using: str | None = None) -> None:
+    """Tombstone the cached instances of ``model`` with these primary keys (now and after commit)."""
+    protocol.invalidate([key_for(model, pk) for pk in ids], using=using)
+
+
+def _bare(instance: M) -> M:
+    """A copy without cached relations or prefetches: only the row itself is cached."""
+    bare = copy.copy(instance)
+    bare._state = copy.copy(instance._state)
+    bare._state.fields_cache = {}
+    bare.__dict__.pop("_prefetched_objects_cache", None)
+    return bare
+
+
+def _on_change(sender: type[models.Model], instance: models.Model, using: str, **kwargs: Any) -> None:
+    invalidate(sender, [instance.pk], using=using)
+
+
+def register(model: type[models.Model]) -> None:
+    """Invalidate ``model``'s cached instances on every save and delete."""
+    uid = f"cache.objects:{model._meta.label_lower}"
+    post_save.connect(_on_change, sender=model, dispatch_uid=f"{uid}:save", weak=False)
+    post_delete.connect(_on_change, sender=model, dispatch_uid=f"{uid}:delete", weak=False)
+
+
+class CachedQuerySet(models.QuerySet):
+    """A QuerySet whose ``update()`` invalidates the rows it changes (it sends no signals)."""
+
+    def update(self, **kwargs: Any) -> int:
+        self._for_write = True
+        alias = self.db
+        with transaction.atomic(using=alias):
+            # Lock the matching rows and update exactly those, so every changed row is invalidated.
+            pks = list(self.select_for_update().values_list("pk", flat=True))
+            exact = self.model._base_manager.using(alias).filter(pk__in=pks)
+            count = models.QuerySet.update(exact, **kwargs)
+            invalidate(self.model, pks, using=alias)
+        return count
+
+    update.alters_data = True

@@ -1,0 +1,201 @@
+"""The read-through / invalidation protocol every cached value follows.
+
+The rules (the 2009 talk's protocol, with its holes closed):
+
+1. **Fill only with ``add``**, never ``set``: ``add`` fails when the key exists, so a reader
+   can never overwrite a newer value or a tombstone.
+2. **Invalidate by writing a tombstone** (``None``) that lives ``TOMBSTONE_TTL`` seconds, not by
+   deleting. A deleted key lets a reader that loaded the old row *before* the write ``add`` it
+   back *after* the write::
+
+       reader: cache miss on note 7
+       reader: SELECT note 7                     -> old row
+       writer: UPDATE note 7; COMMIT
+       writer: delete "note 7"
+       reader: add "note 7" = old row             -> succeeds: stale until it expires
+
+   With a tombstone in place, the reader's ``add`` fails instead.
+3. **Invalidate twice: at once and after commit** (``transaction.on_commit``). A tombstone
+   written inside an open transaction may be consumed by a reader who then loads the *old*
+   committed row from the primary and fills it; the second tombstone, written once the new row
+   is visible, replaces that fill.
+4. **A tombstoned key loads from the primary**: the replica may not have applied the write yet.
+   ``TOMBSTONE_TTL`` must exceed the replica lag the router tolerates (its maximum lag plus its
+   health-check interval), so once the tombstone is gone every replica in rotation has the write.
+5. **One refill per hot key at a time (a lease)**. The reader that sees a tombstone first wins a
+   lease (``add`` of ``<key>:lease``), loads from the primary and replaces the tombstone with
+   ``cas`` — which fails if another invalidation happened meanwhile, since every ``set`` changes
+   the cas id. Readers that lose the lease poll the key for up to ``LEASE_WAIT`` seconds, then
+   load from the primary once themselves, without filling.
+
+Guaranteed, for values read through this module: after a write commits and its after-commit
+invalidation has run, no reader is served the old value by the cache — unless memcached evicts
+the tombstone early (memory pressure), a reader spends longer than ``TOMBSTONE_TTL`` between
+loading and filling, or a memcached server misses the tombstone while unreachable (see
+:mod:`cache.cluster` for how a returning server is flushed). Not guaranteed: that two keys
+invalidated together become visible together; that a tombstoned key is refilled by one reader
+only when the lease holder dies (its lease expires after ``LEASE_TTL``).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.signals import setting_changed
+from django.db import connections, transaction
+from django.dispatch import receiver
+
+from cache.stats import stats
+
+TOMBSTONE = None
+
+# load(keys, primary) -> {key: value} for the keys that exist; primary=True means "read the
+# primary database", because the keys were recently invalidated.
+Loader = Callable[[list[str], bool], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Config:
+    cache_alias: str = "default"
+    primary_alias: str = "default"
+    tombstone_ttl: int = 10
+    ttl: int = 24 * 3600
+    lease_ttl: int = 3
+    lease_wait: float = 0.2
+    poll_interval: float = 0.005
+    list_cap: int = 500
+    version: int = 1
+
+
+@lru_cache(maxsize=1)
+def config() -> Config:
+    """The ``POWNCE_CACHE`` setting (a dict of :class:`Config` fields in upper case)."""
+    overrides = getattr(settings, "POWNCE_CACHE", {})
+    return Config(**{name.lower(): value for name, value in overrides.items()})
+
+
+@receiver(setting_changed)
+def _forget_config(setting: str, **kwargs: Any) -> None:
+    if setting == "POWNCE_CACHE":
+        config.cache_clear()
+
+
+def cluster():
+    """This thread's cluster (memcached, or the in-process stand-in of the embedded default)."""
+    return caches[config().cache_alias].cluster
+
+
+def invalidate(keys: Iterable[str], *, using: str | None = None) -> None:
+    """Tombstone ``keys`` now and, inside a transaction, again after it commits (rules 2, 3)."""
+    keys = list(keys)
+    if not keys:
+        return
+    _tombstone(keys)
+    alias = using or config().primary_alias
+    if connections[alias].in_atomic_block:
+        transaction.on_commit(lambda: _tombstone(keys), using=alias)
+
+
+def _tombstone(keys: list[str]) -> None:
+    stats.incr("invalidations", len(keys))
+    cluster().set_many(dict.fromkeys(keys, TOMBSTONE), config().tombstone_ttl)
+
+
+def read_through(keys: list[str], load: Loader, *, ttl: int | None = None) -> dict[str, Any]:
+    """Return ``{key: value}`` for ``keys`` from the cache, loading and filling what is missing.
+
+    One multi-get when everything is cached. Plain misses and tombstoned keys whose lease this
+    reader wins are loaded with ONE call to ``load`` (from the primary if any was tombstoned).
+    Keys that ``load`` does not return do not exist and are absent from the result.
+    """
+    conf = config()
+    ttl = conf.ttl if ttl is None else ttl
+    store = cluster()
+    fetched = store.gets_many(keys)
+    result: dict[str, Any] = {}
+    missing: list[str] = []
+    tombstoned: dict[str, Any] = {}
+    for key in keys:
+        if key in fetched.found:
+            value, cas_id = fetched.found[key]
+            if value is TOMBSTONE:
+                tombstoned[key] = cas_id
+            else:
+                result[key] = value
+        elif key in fetched.unreachable:
+            continue
+        elif key in fetched.recovering:
+            tombstoned[key] = None
+        else:
+            missing.append(key)
+    stats.incr("hits", len(result))
+    stats.incr("misses", len(missing))
+    stats.incr("tombstone_hits", len(tombstoned))
+
+    won, lost = _take_leases(store, tombstoned, conf)
+    unreachable = [key for key in keys if key in fetched.unreachable]
+    to_load = missing + won + unreachable
+    if to_load:
+        loaded = load(to_load, bool(won or unreachable))
+        result.update(loaded)
+        _fill(store, loaded, missing, won, tombstoned, ttl)
+    if lost:
+        result.update(_wait_for_lease_holders(store, lost, load, conf))
+    return result
+
+
+def _take_leases(store, tombstoned: dict[str, Any], conf: Config) -> tuple[list[str], list[str]]:
+    if not tombstoned:
+        return [], []
+    token = uuid.uuid4().hex
+    leases = {f"{key}:lease": token for key in tombstoned}
+    granted = store.add_many(leases, conf.lease_ttl)
+    won = [key for key in tombstoned if f"{key}:lease" in granted]
+    lost = [key for key in tombstoned if f"{key}:lease" not in granted]
+    stats.incr("leases_won", len(won))
+    stats.incr("leases_lost", len(lost))
+    return won, lost
+
+
+def _fill(store, loaded: dict[str, Any], missing: list[str], won: list[str], tombstoned: dict, ttl: int) -> None:
+    fills = {key: loaded[key] for key in missing if key in loaded}
+    if fills:
+        stats.incr("fills", len(store.add_many(fills, ttl)))
+    for key in won:
+        cas_id = tombstoned[key]
+        if key in loaded:
+            # Replace the tombstone only if nobody invalidated it since we read it (rule 5); a
+            # recovering server's key has no tombstone to replace, so it is added.
+            if cas_id is None:
+                stats.incr("fills", len(store.add_many({key: loaded[key]}, ttl)))
+            elif store.cas(key, loaded[key], cas_id, ttl):
+                stats.incr("fills")
+    if won:
+        store.delete_many([f"{key}:lease" for key in won])
+
+
+def _wait_for_lease_holders(store, keys: list[str], load: Loader, conf: Config) -> dict[str, Any]:
+    """Poll the keys another reader is refilling; load what is still missing from the primary."""
+    result: dict[str, Any] = {}
+    pending = list(keys)
+    deadline = time.monotonic() + conf.lease_wait
+    while pending and time.monotonic() < deadline:
+        time.sleep(conf.poll_interval)
+        fetched = store.gets_many(pending)
+        for key, (value, _) in fetched.found.items():
+            if value is not TOMBSTONE:
+                result[key] = value
+        pending = [key for key in pending if key not in result]
+        if fetched.unreachable:
+            break
+    if pending:
+        stats.incr("lease_timeouts", len(pending))
+        result.update(load(pending, True))
+    return result
