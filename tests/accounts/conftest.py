@@ -6,6 +6,7 @@ import itertools
 import uuid
 
 import pytest
+from django.core.cache import caches
 from django.test import Client
 
 from accounts import services
@@ -23,9 +24,16 @@ def media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
+def accounts_test_settings(settings):
     # The real hasher is slow on purpose; these tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # These tests are about people, not routing: every read goes to the primary, where the
+    # rows of the test's open transaction are (a replica cannot see them).
+    settings.REPLICA_ALIASES = []
+    # Rate-limit counts live in the shared store; every test starts with none used.
+    caches["redis"].clear()
+    yield settings
+    caches["redis"].clear()
 
 
 @pytest.fixture
