@@ -57,13 +57,19 @@ def user_sign_up(*, username: str, email: str, password: str) -> User:
     return User.objects.create_user(username=username, email=email, password=password)
 
 
+PROFILE_FIELDS = ["display_name", "bio", "location", "website"]
+
+
 def profile_update(user: User, *, display_name: str, bio: str, location: str, website: str) -> User:
     user.display_name = display_name
     user.bio = bio
     user.location = location
     user.website = website
-    user.full_clean(validate_unique=False, exclude=["password", "photo", "photo_small", "photo_medium"])
-    user.save(update_fields=["display_name", "bio", "location", "website"])
+    # Only the fields changed here are checked: an account made before today's username rules
+    # must still be able to edit its profile.
+    others = [field.name for field in User._meta.fields if field.name not in PROFILE_FIELDS]
+    user.full_clean(validate_unique=False, exclude=others)
+    user.save(update_fields=PROFILE_FIELDS)
     return user
 
 

@@ -2,25 +2,14 @@
 
 These are included before the notes app's ``/<username>/`` profile catch-all. Every fixed first
 segment here (signup, login, friends, sets …) is a reserved username (accounts.usernames), so
-no profile can hide one of these pages; ``<username>/friends/`` and its siblings only match
-username-shaped first segments.
+no profile can hide one of these pages. ``<username>`` takes any segment, so every stored
+username has working links; the views answer 404 for names that are nobody's.
 """
 
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 
 from accounts import views
-from accounts.usernames import USERNAME_PATTERN
-
-
-class UsernameConverter:
-    regex = USERNAME_PATTERN
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
 
 
 class PhotoSizeConverter:
@@ -44,7 +33,6 @@ class PhotoNameConverter:
         return value
 
 
-register_converter(UsernameConverter, "username")
 register_converter(PhotoSizeConverter, "photo_size")
 register_converter(PhotoNameConverter, "photo_name")
 
@@ -57,15 +45,15 @@ urlpatterns = [
     path("photos/<photo_size:size>/<photo_name:name>", views.photo, name="photo"),
     path("friends/requests/", views.friend_requests, name="friend_requests"),
     path("friends/blocked/", views.blocked_people, name="blocked_people"),
-    path("friends/<username:username>/add/", views.friend_add, name="friend_add"),
-    path("friends/<username:username>/remove/", views.friend_remove, name="friend_remove"),
-    path("friends/<username:username>/ignore/", views.friend_ignore, name="friend_ignore"),
-    path("friends/<username:username>/block/", views.person_block, name="person_block"),
-    path("friends/<username:username>/unblock/", views.person_unblock, name="person_unblock"),
+    path("friends/<str:username>/add/", views.friend_add, name="friend_add"),
+    path("friends/<str:username>/remove/", views.friend_remove, name="friend_remove"),
+    path("friends/<str:username>/ignore/", views.friend_ignore, name="friend_ignore"),
+    path("friends/<str:username>/block/", views.person_block, name="person_block"),
+    path("friends/<str:username>/unblock/", views.person_unblock, name="person_unblock"),
     path("sets/", views.set_list, name="set_list"),
     path("sets/<int:set_id>/", views.set_edit, name="set_edit"),
     path("sets/<int:set_id>/delete/", views.set_delete, name="set_delete"),
-    path("<username:username>/friends/", views.people, {"which": "friends"}, name="friends"),
-    path("<username:username>/fans/", views.people, {"which": "fans"}, name="fans"),
-    path("<username:username>/fan-of/", views.people, {"which": "fan_of"}, name="fan_of"),
+    path("<str:username>/friends/", views.people, {"which": "friends"}, name="friends"),
+    path("<str:username>/fans/", views.people, {"which": "fans"}, name="fans"),
+    path("<str:username>/fan-of/", views.people, {"which": "fan_of"}, name="fan_of"),
 ]

@@ -105,3 +105,16 @@ def test_overlong_fields_are_form_errors_not_crashes(make_user, as_user):
     )
     assert response.status_code == 200
     assert response.content.decode().count('class="error"') == 3
+
+
+def test_account_with_an_old_style_username_can_still_edit_its_profile(make_user, as_user):
+    user = make_user("ok_name")
+    User.objects.filter(pk=user.pk).update(username="old-style.name")
+    user.refresh_from_db()
+    response = as_user(user).post("/settings/", {"display_name": "Still Me", "bio": "", "location": "", "website": ""})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.display_name == "Still Me"
+    # Their pages and buttons still work.
+    assert "Still Me" in as_user(user).get("/old-style.name/friends/").content.decode()
+    assert as_user(make_user("viewer")).post("/friends/old-style.name/add/").status_code == 302
