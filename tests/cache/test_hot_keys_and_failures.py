@@ -1,0 +1,108 @@
+"""Leases on hot keys, and memcached servers dying and coming back, on the real servers."""
+
+import os
+import signal
+import threading
+
+import pytest
+from django.db import connections
+
+from accounts.models import User
+from cache import objects, protocol
+from cache.stats import stats
+from tests.stack import run_dir, stack
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_hot_key_invalidation_costs_at_most_two_database_reads(people):
+    person = people[0]
+    key = objects.key_for(User, person.pk)
+    objects.get(User, person.pk)
+    loads = []
+    lock = threading.Lock()
+
+    def load(keys, primary):
+        with lock:
+            loads.append(primary)
+        return {key: User.objects.using("default").get(pk=person.pk)}
+
+    for _round in range(3):
+        objects.invalidate(User, [person.pk])
+        barrier = threading.Barrier(32)
+        results = []
+
+        def reader(barrier=barrier, results=results):
+            barrier.wait()
+            try:
+                results.append(protocol.read_through([key], load)[key].display_name)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=reader) for _ in range(32)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert results == ["P0"] * 32
+    assert len(loads) <= 2 * 3
+    assert all(loads)  # every reload after an invalidation went to the primary
+
+
+def memcached_pid(port: int) -> int:
+    return int((run_dir() / f"memcached-{port}.pid").read_text())
+
+
+def owned_by(port: int, model, ids) -> list:
+    return [pk for pk in ids if protocol.cluster().node_for(objects.key_for(model, pk)).address.endswith(f":{port}")]
+
+
+@pytest.fixture
+def many_people(db):
+    objects.register(User)
+    return [User.objects.create_user(f"crowd{i}", password="a-long-password", display_name="before") for i in range(40)]
+
+
+def test_killed_memcached_means_misses_and_a_restarted_one_serves_nothing_stale(many_people, settings):
+    ids = [person.pk for person in many_people]
+    port = 11322
+    victims = owned_by(port, User, ids)
+    assert victims, "some keys must live on the server we kill"
+    objects.get_many(User, ids)
+
+    os.kill(memcached_pid(port), signal.SIGKILL)
+    try:
+        for round_ in range(20):
+            if round_ == 5:
+                # Written while the server is dead: its tombstones cannot be delivered there.
+                objects.CachedQuerySet(User).filter(pk__in=ids).update(display_name="after")
+            found = objects.get_many(User, ids)
+            assert set(found) == set(ids)  # 0 errors, every object served (from the database)
+        assert stats.snapshot().get("node_failures", 0) > 0
+    finally:
+        stack("up", "memcached")
+    protocol.cluster().nodes[1].retry_at = 0  # this process notices the return at its next read
+    found = objects.get_many(User, ids)
+    assert {user.display_name for user in found.values()} == {"after"}
+
+
+def test_a_server_cut_off_and_back_with_old_values_is_flushed_before_use(many_people):
+    """SIGSTOP freezes memcached with its data (a partition, not a restart)."""
+    ids = [person.pk for person in many_people]
+    port = 11322
+    victims = owned_by(port, User, ids)
+    objects.get_many(User, ids)  # "before" cached on both servers
+    pid = memcached_pid(port)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        objects.CachedQuerySet(User).filter(pk__in=ids).update(display_name="after")  # tombstones lost there
+        found = objects.get_many(User, ids)
+        assert {user.display_name for user in found.values()} == {"after"}
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    protocol.cluster().nodes[1].retry_at = 0
+    found = objects.get_many(User, ids)
+    assert {found[pk].display_name for pk in victims} == {"after"}
+    # And the flushed server then refills normally.
+    assert {user.display_name for user in objects.get_many(User, ids).values()} == {"after"}
