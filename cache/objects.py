@@ -103,6 +103,10 @@ def _bare(instance: M) -> M:
 
 
 def _on_change(sender: type[models.Model], instance: models.Model, using: str, **kwargs: Any) -> None:
+    # A row just inserted has a new primary key: nothing can be cached under it yet (absent rows
+    # are never cached), so there is nothing to invalidate.
+    if kwargs.get("created"):
+        return
     invalidate(sender, [instance.pk], using=using)
 
 
