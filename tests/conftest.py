@@ -5,6 +5,8 @@ variables they run on the embedded SQLite default (tests marked ``stack`` are th
 import pytest
 from django.conf import settings
 
+from tests.stack import stack
+
 
 def pytest_collection_modifyitems(config, items):
     if settings.REPLICA_ALIASES:
@@ -13,3 +15,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "stack" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def web_stack(django_db_setup):
+    """Two gunicorn app servers and HAProxy (test profile) serving pytest's test database at
+    tests.stack.HAPROXY. Use with ``django_db(transaction=True)`` so they see the test's rows."""
+    stack("up", "web")
+    yield
+    stack("down", "web")

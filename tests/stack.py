@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import connections
 
 ROOT = Path(__file__).resolve().parent.parent
+# HAProxy of the test profile (deploy/profiles/test.env), started by the web_stack fixture.
+HAPROXY = "http://127.0.0.1:8090"
 
 
 def run_dir() -> Path:
