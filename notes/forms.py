@@ -59,6 +59,10 @@ class NoteForm(AudienceMixin, forms.Form):
         self.fields["audience"] = self._audience_field(author)
 
     @property
+    def max_upload_bytes(self) -> int:
+        return settings.MAX_UPLOAD_BYTES
+
+    @property
     def max_upload_mb(self) -> str:
         return f"{settings.MAX_UPLOAD_BYTES / (1024 * 1024):g}"
 

@@ -31,6 +31,13 @@
     var text = box.querySelector(".upload-progress-text");
     var button = form.querySelector('button[type="submit"]');
     box.hidden = false;
+    // Say at once what the server would say after the whole upload.
+    var maxBytes = Number(form.getAttribute("data-max-bytes"));
+    if (maxBytes && fileInput.files[0].size > maxBytes) {
+      bar.value = 0;
+      text.textContent = "That file is too big: the limit is " + formatMB(maxBytes) + ".";
+      return;
+    }
     button.disabled = true;
 
     var xhr = new XMLHttpRequest();
