@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from accounts.caching import PEOPLE_LISTS, people_list
 from accounts.models import Block, Fanship, FriendSet, User
+from cache import idlists, objects
 
 PEOPLE_PAGE_SIZE = 60
 # Longer than any username, old or new: not worth a query.
@@ -31,9 +33,9 @@ def user_by_username(username: str) -> User | None:
 
 
 def users_by_ids(ids: list[int]) -> list[User]:
-    """Users for ``ids`` in the same order, in one query; ids with no user are skipped."""
-    by_id = User.objects.in_bulk(ids)
-    return [by_id[pk] for pk in ids if pk in by_id]
+    """Users for ``ids`` in the same order, from the object cache (misses in one query); ids
+    with no user are skipped."""
+    return objects.ordered(User, ids)
 
 
 # --- The fan graph -----------------------------------------------------------------------------
@@ -67,29 +69,60 @@ def _page(fanships: QuerySet[Fanship], person: str, before: int | None, limit: i
     return list(fanships.order_by(f"-{person}").values_list(person, flat=True)[:limit])
 
 
+# Each people list as (fanships, the person column): the database side of the cached lists.
+_LISTS = {
+    "friends": (_friends, "idol_id"),
+    "fans": (_fans, "fan_id"),
+    "fan_of": (_fan_of, "idol_id"),
+    "pending": (lambda user: _fans(user).filter(ignored=False), "fan_id"),
+}
+
+
+def _loader(kind: str, user: User):
+    fanships, person = _LISTS[kind]
+    return lambda using, limit: _page(fanships(user).using(using), person, None, limit)
+
+
+def _cached_lists(user: User, kinds: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
+    """Several of ``user``'s cached people lists in one cache call."""
+    found = idlists.get_many({people_list(kind, user.pk): _loader(kind, user) for kind in kinds})
+    return {kind: found[people_list(kind, user.pk)] for kind in kinds}
+
+
+def _people_ids(kind: str, user: User, before: int | None, limit: int) -> list[int]:
+    ids, complete = idlists.page(_cached_lists(user, (kind,))[kind], before=before, size=limit)
+    if complete:
+        return ids
+    fanships, person = _LISTS[kind]
+    return _page(fanships(user), person, before, limit)
+
+
 def friend_ids(user: User, *, before: int | None = None, limit: int = PEOPLE_PAGE_SIZE) -> list[int]:
     """Ids of ``user``'s friends (both added each other), descending, below ``before``."""
-    return _page(_friends(user), "idol_id", before, limit)
+    return _people_ids("friends", user, before, limit)
 
 
 def friend_ids_all(user: User) -> list[int]:
     """Every friend's id (for choosing set members and note audiences)."""
+    cached = _cached_lists(user, ("friends",))["friends"]
+    if len(cached) < idlists.cap():
+        return list(cached)
     return list(_friends(user).order_by("-idol_id").values_list("idol_id", flat=True))
 
 
 def fan_ids(user: User, *, before: int | None = None, limit: int = PEOPLE_PAGE_SIZE) -> list[int]:
     """Ids of ``user``'s fans who are not also friends, descending, below ``before``."""
-    return _page(_fans(user), "fan_id", before, limit)
+    return _people_ids("fans", user, before, limit)
 
 
 def fan_of_ids(user: User, *, before: int | None = None, limit: int = PEOPLE_PAGE_SIZE) -> list[int]:
     """Ids of people ``user`` is a fan of who have not added ``user`` back."""
-    return _page(_fan_of(user), "idol_id", before, limit)
+    return _people_ids("fan_of", user, before, limit)
 
 
 def pending_request_ids(user: User) -> list[int]:
     """Ids of people who added ``user`` and are waiting for an answer (not ignored, not friends)."""
-    return _page(_fans(user).filter(ignored=False), "fan_id", None, PENDING_REQUESTS_MAX)
+    return _people_ids("pending", user, None, PENDING_REQUESTS_MAX)
 
 
 def friends_of(user: User, *, before: int | None = None, limit: int = PEOPLE_PAGE_SIZE) -> list[User]:
@@ -131,7 +164,12 @@ class PeopleCounts:
 
 
 def people_counts(user: User) -> PeopleCounts:
-    """How many friends, fans (not friends) and fan-of (not friends back) ``user`` has."""
+    """How many friends, fans (not friends) and fan-of (not friends back) ``user`` has.
+
+    From the cached lists when none of them is cut at the cap; otherwise counted in SQL."""
+    lists = _cached_lists(user, PEOPLE_LISTS)
+    if all(len(ids) < idlists.cap() for ids in lists.values()):
+        return PeopleCounts(*(len(lists[kind]) for kind in PEOPLE_LISTS))
     # One pass over each direction: a fanship out is a friendship when the idol added back.
     out = Fanship.objects.filter(fan=user).aggregate(
         total=Count("pk"), mutual=Count("pk", filter=Q(_mutual("idol", user)))

@@ -66,7 +66,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                login(request, user, backend="accounts.backends.CachedModelBackend")
                 messages.success(request, f"Welcome to Pownce, {user.username}! Add a photo and a few words about you.")
                 return redirect("settings")
     return render(request, "accounts/signup.html", {"form": form})

@@ -55,7 +55,7 @@ def page(ids: tuple[Any, ...], *, before: Any | None, size: int) -> tuple[list[A
     if before is not None:
         start = next((index for index, value in enumerate(ids) if value < before), len(ids))
     chunk = list(ids[start : start + size])
-    truncated = len(ids) >= protocol.config().list_cap
+    truncated = len(ids) >= cap()
     complete = len(chunk) == size or not truncated
     return chunk, complete
 
@@ -63,3 +63,8 @@ def page(ids: tuple[Any, ...], *, before: Any | None, size: int) -> tuple[list[A
 def invalidate(names: Iterable[str], *, using: str | None = None) -> None:
     """Tombstone the named lists (now, and again after the current transaction commits)."""
     protocol.invalidate([key_for(name) for name in names], using=using)
+
+
+def cap() -> int:
+    """How many ids a cached list holds at most; a list this long may have been cut."""
+    return protocol.config().list_cap

@@ -162,6 +162,8 @@ REPLICA_HEALTH_TTL = env_float("POWNCE_REPLICA_HEALTH_TTL", 2)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+# The logged-in user comes from the object cache on every request (accounts/backends.py).
+AUTHENTICATION_BACKENDS = ["accounts.backends.CachedModelBackend"]
 
 # --- Caches and sessions --------------------------------------------------------------------
 MEMCACHED_SERVERS = env_list("POWNCE_MEMCACHED")

@@ -1,0 +1,22 @@
+"""Authentication that resolves the logged-in user from the object cache, not the database."""
+
+from __future__ import annotations
+
+from django.contrib.auth.backends import ModelBackend
+
+from accounts.models import User
+from cache import objects
+
+
+class CachedModelBackend(ModelBackend):
+    """Django's ModelBackend, except that ``get_user`` (run on every request with a session)
+    reads the user from the object cache. A save of the user (password change, suspension,
+    last_login) invalidates that entry, so the session check sees the change at once."""
+
+    def get_user(self, user_id):
+        try:
+            pk = int(user_id)
+        except (TypeError, ValueError):
+            return None
+        user = objects.get(User, pk)
+        return user if user is not None and self.user_can_authenticate(user) else None
