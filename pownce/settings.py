@@ -99,6 +99,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "pownce.middleware.ServerNameMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "pownce.middleware.ReadYourWritesMiddleware",
     "pownce.middleware.ReplicaFailoverMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -215,7 +216,10 @@ TASKS = {
 # --- Static and uploaded files --------------------------------------------------------------
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "static"
+# The app servers serve the stylesheet, scripts and icons themselves (WhiteNoise), straight
+# from the source tree and the apps: no collectstatic step (so no STATIC_ROOT), and no front
+# server needed for them.
+WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(env_str("POWNCE_MEDIA_ROOT") or VAR_DIR / "media")
 # Uploaded files are never served from a public path: a view checks the audience first.
 MEDIA_URL = None
