@@ -34,15 +34,12 @@ def get(name: str, load: ListLoader) -> tuple[Any, ...]:
 
 def get_many(lists: dict[str, ListLoader]) -> dict[str, tuple[Any, ...]]:
     """Several lists in ONE cache call."""
-    conf = protocol.config()
-    keys = {key_for(name): name for name in lists}
+    from cache.batch import Batch
 
-    def load(missing: list[str], primary: bool) -> dict[str, Any]:
-        using = conf.primary_alias if primary else None
-        return {key: tuple(lists[keys[key]](using, conf.list_cap)) for key in missing}
-
-    found = protocol.read_through(list(keys), load)
-    return {name: found.get(key, ()) for key, name in keys.items()}
+    batch = Batch()
+    handles = {name: batch.list(name, load) for name, load in lists.items()}
+    batch.run()
+    return {name: handle.result for name, handle in handles.items()}
 
 
 def page(ids: tuple[Any, ...], *, before: Any | None, size: int) -> tuple[list[Any], bool]:

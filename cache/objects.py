@@ -56,29 +56,21 @@ def get(model: type[M], pk: Any) -> M | None:
 
 def get_many_models(requests: dict[type[models.Model], Iterable[Any]]) -> dict[type[models.Model], dict]:
     """Several models' instances in ONE cache call: ``{Model: {pk: instance}}``."""
-    wanted: dict[str, tuple[type[models.Model], Any]] = {}
-    for model, ids in requests.items():
-        for pk in dict.fromkeys(ids):
-            wanted[key_for(model, pk)] = (model, pk)
+    from cache.batch import Batch
 
-    def load(keys: list[str], primary: bool) -> dict[str, Any]:
-        by_model: dict[type[models.Model], list[Any]] = {}
-        for key in keys:
-            model, pk = wanted[key]
-            by_model.setdefault(model, []).append(pk)
-        loaded: dict[str, Any] = {}
-        for model, pks in by_model.items():
-            manager = model._base_manager.using(protocol.config().primary_alias if primary else None)
-            for instance in manager.filter(pk__in=pks):
-                loaded[key_for(model, instance.pk)] = _bare(instance)
-        return loaded
+    batch = Batch()
+    handles = {model: batch.objects(model, ids) for model, ids in requests.items()}
+    batch.run()
+    return {model: handle.result for model, handle in handles.items()}
 
-    found = protocol.read_through(list(wanted), load) if wanted else {}
-    result: dict[type[models.Model], dict] = {model: {} for model in requests}
-    for key, (model, pk) in wanted.items():
-        if key in found:
-            result[model][pk] = found[key]
-    return result
+
+def loader(model: type[M]):
+    """``load(pks, using) -> {pk: instance}``: the misses of ``model`` in ONE ``pk__in`` query."""
+
+    def load(pks: list[Any], using: str | None) -> dict[Any, M]:
+        return {instance.pk: _bare(instance) for instance in model._base_manager.using(using).filter(pk__in=pks)}
+
+    return load
 
 
 def ordered(model: type[M], ids: Iterable[Any]) -> list[M]:

@@ -60,6 +60,7 @@ def owned_by(port: int, model, ids) -> list:
 
 @pytest.fixture
 def many_people(db):
+    stack("up", "memcached")  # both servers running before a test stops one
     objects.register(User)
     return [User.objects.create_user(f"crowd{i}", password="a-long-password", display_name="before") for i in range(40)]
 
