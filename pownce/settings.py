@@ -82,6 +82,11 @@ ALLOWED_HOSTS = env_list("POWNCE_ALLOWED_HOSTS", "127.0.0.1,localhost" if not DE
 # the load-balancing tests) can tell which server answered.
 SERVER_NAME = env_str("POWNCE_SERVER_NAME") or os.uname().nodename
 
+# `make bench` only (deploy/bench.py): the /bench/ views (hello, authenticated hello, the
+# plain-ORM home stream) and the X-Pownce-SQL / X-Pownce-Cache-Calls cost headers. Off unless
+# POWNCE_BENCH_VIEWS=1, so production never exposes them.
+BENCH_VIEWS = env_bool("POWNCE_BENCH_VIEWS", False)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -109,6 +114,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+if BENCH_VIEWS:
+    # Outermost, so the cost headers count everything the request did (session, user, view).
+    MIDDLEWARE.insert(0, "pownce.bench.CostHeadersMiddleware")
 
 ROOT_URLCONF = "pownce.urls"
 WSGI_APPLICATION = "pownce.wsgi.application"

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -10,3 +11,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("notes.urls")),
 ]
+
+if settings.BENCH_VIEWS:
+    # `make bench` only; see pownce/bench.py.
+    urlpatterns.insert(0, path("bench/", include("pownce.bench")))

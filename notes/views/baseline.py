@@ -1,0 +1,80 @@
+"""The home stream as plain Django ORM, with no object cache: the baseline `make bench` compares
+the cached home page with (``/bench/home-orm``, served only when ``settings.BENCH_VIEWS`` is on).
+
+The same page as ``/`` for a logged-in user — the same template, the 20 newest notes of their
+inbox with authors through ``select_related``, reply and star counts from ORM aggregates — the
+way an ordinary Django app would build it: every request asks the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from notes.forms import NoteForm
+from notes.models import Note, Reply, Star
+
+PAGE_SIZE = 20
+# The filter links the home page shows (only their labels matter here: this view has no filters).
+FILTERS = {
+    "all": "All",
+    "notes": "Notes",
+    "replies": "Replies",
+    "private": "Private",
+    "sent": "Sent",
+    **{kind: f"{label}s" for kind, label in Note.Kind.choices},
+}
+
+
+@dataclass
+class Counts:
+    replies: int = 0
+    stars: int = 0
+    starred: bool = False
+
+
+@dataclass
+class OrmPage:
+    """What ``notes/_stream.html`` reads from a page."""
+
+    notes: list[Note]
+    counts: dict[int, Counts]
+    has_more: bool = False
+    before: int | None = None
+    before_reply: int | None = None
+    entries: list[tuple[Note, Counts]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.entries = [(note, self.counts[note.pk]) for note in self.notes]
+
+
+@login_required
+def home_orm(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    notes = list(
+        Note.objects.visible_to(user)
+        .delivered_to(user)
+        .newest_first()
+        .select_related("author", "forwarded_from__author", "friend_set", "recipient")[: PAGE_SIZE + 1]
+    )
+    more = len(notes) > PAGE_SIZE
+    notes = notes[:PAGE_SIZE]
+    ids = [note.pk for note in notes]
+    counts = {pk: Counts() for pk in ids}
+    if ids:
+        for pk, n in Reply.objects.filter(note__in=ids).values("note").annotate(n=Count("pk")).values_list("note", "n"):
+            counts[pk].replies = n
+        for pk, n in Star.objects.filter(note__in=ids).values("note").annotate(n=Count("pk")).values_list("note", "n"):
+            counts[pk].stars = n
+        for pk in Star.objects.filter(note__in=ids, user=user).values_list("note", flat=True):
+            counts[pk].starred = True
+    page = OrmPage(notes=notes, counts=counts, has_more=more, before=ids[-1] if more else None)
+    return render(
+        request,
+        "notes/home.html",
+        {"page": page, "show": "all", "filters": FILTERS, "form": NoteForm(author=user)},
+    )
