@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Start, stop and inspect Pownce's topology on one machine, every server on 127.0.0.1.
 #
-#   deploy/stack.sh [--profile stack|test] up     [GROUP|COMPONENT ...]
-#   deploy/stack.sh [--profile stack|test] down   [GROUP|COMPONENT ...]
-#   deploy/stack.sh [--profile stack|test] status
-#   deploy/stack.sh [--profile stack|test] env     # print the app's environment
+#   deploy/stack.sh [--profile stack|test|bench] up     [GROUP|COMPONENT ...]
+#   deploy/stack.sh [--profile stack|test|bench] down   [GROUP|COMPONENT ...]
+#   deploy/stack.sh [--profile stack|test|bench] status
+#   deploy/stack.sh [--profile stack|test|bench] env     # print the app's environment
 #   deploy/stack.sh --profile test test-env          # the environment pytest runs with
 #
 # Components: primary replica memcached redis app haproxy.  Groups: data (primary replica
 # memcached redis), web (app haproxy), all (the default).  Ports come from
-# deploy/profiles/PROFILE.env; data, pid files and logs live under var/PROFILE/.
+# deploy/profiles/PROFILE.env; data, pid files and logs live under var/PROFILE/. A profile may
+# add app environment (APP_EXTRA_ENV="NAME=value …") and size InnoDB's buffer pool
+# (INNODB_BUFFER_POOL, 256M by default).
 # Every command is idempotent: `up` leaves running components alone, `down` stops only the
 # processes whose pid files it wrote.
 set -euo pipefail
@@ -82,6 +84,8 @@ POWNCE_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 POWNCE_VAR_DIR=$VAR
 POWNCE_MEDIA_ROOT=$VAR/media
 EOF
+    local extra
+    for extra in ${APP_EXTRA_ENV:-}; do echo "$extra"; done
 }
 
 # --- MariaDB ------------------------------------------------------------------------------
@@ -107,7 +111,7 @@ start_mariadb() {  # start_mariadb NAME PORT SERVER_ID
         --server-id="$server_id" --log-bin --log-basename="$name" --binlog-format=ROW \
         --gtid-strict-mode=1 --log-slave-updates=1 --skip-name-resolve \
         --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-        --innodb-buffer-pool-size=256M --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 \
+        --innodb-buffer-pool-size="${INNODB_BUFFER_POOL:-256M}" --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 \
         --max-connections=500 "${extra[@]}" < /dev/null > "$LOG/$name.out" 2>&1 &
     for _ in $(seq 1 100); do
         mariadb-admin --no-defaults --user=root --socket="$RUN/$name.sock" ping >/dev/null 2>&1 && break
@@ -240,7 +244,8 @@ up() {
             replica) start_mariadb replica "$REPLICA_PORT" 2; setup_replica ;;
             memcached) start_memcached ;;
             redis) start_redis ;;
-            app) [ "$PROFILE" = stack ] && migrate; start_apps ;;
+            # The test profile's app servers serve the database pytest creates and migrates.
+            app) [ "$PROFILE" != test ] && migrate; start_apps ;;
             haproxy) start_haproxy ;;
         esac
     done
@@ -281,5 +286,5 @@ case $ACTION in
     env) app_env ;;
     # pytest adds "test_" to the database name itself.
     test-env) APP_DB_NAME="" app_env ;;
-    *) echo "usage: $0 [--profile stack|test] up|down|status|env [components]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--profile stack|test|bench] up|down|status|env [components]" >&2; exit 2 ;;
 esac
