@@ -29,6 +29,7 @@ from django.utils import timezone
 from accounts.models import Block, Fanship, FriendSet, User
 from notes import demo_content as content
 from notes.models import Delivery, Note, Reply, ReplyDelivery, Star
+from pownce import router
 
 DEMO_EMAIL_DOMAIN = "demo.pownce.invalid"
 DEMO_PASSWORD = "pownce-demo"
@@ -107,6 +108,15 @@ class Command(BaseCommand):
     def handle(self, *args, users: int, notes: int, seed: int, if_empty: bool, **options):
         if users < 2 or notes < 0:
             raise CommandError("--users must be at least 2 and --notes not negative")
+        # Seeding reads back what it has just written (people, then their ids and graph): read
+        # the primary throughout, a replica may not have applied the writes yet.
+        tokens = router.begin_request(pinned=True)
+        try:
+            self._seed(users=users, notes=notes, seed=seed, if_empty=if_empty)
+        finally:
+            router.end_request(tokens)
+
+    def _seed(self, *, users: int, notes: int, seed: int, if_empty: bool) -> None:
         if if_empty and Note.objects.exists():
             self.stdout.write("Notes exist already; not seeding (drop --if-empty to top up).")
             return
