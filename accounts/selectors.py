@@ -15,9 +15,11 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from accounts.caching import PEOPLE_LISTS, people_list
+from accounts.caching import PEOPLE_LISTS, USERNAME_IDS, people_list, sets_list
 from accounts.models import Block, Fanship, FriendSet, User
+from accounts.usernames import USERNAME_RE
 from cache import idlists, objects
+from cache.batch import Batch
 
 PEOPLE_PAGE_SIZE = 60
 # Longer than any username, old or new: not worth a query.
@@ -26,10 +28,31 @@ PENDING_REQUESTS_MAX = 500
 
 
 def user_by_username(username: str) -> User | None:
-    """The active user with this username in any letter case, or None."""
+    """The active user with this username in any letter case, or None.
+
+    Names of the usual shape go through the cache (name → id, then the user object); the user
+    found must still carry that name, since a rename leaves the old name's entry behind until
+    it expires. Other names — and misses — ask the database."""
     if len(username) > USERNAME_LOOKUP_MAX:
         return None
+    if USERNAME_RE.fullmatch(username):
+        name = username.lower()
+        batch = Batch()
+        found = batch.values(USERNAME_IDS, [name], _user_ids_by_name)
+        batch.run()
+        user = objects.get(User, found.result[name]) if name in found.result else None
+        if user is not None and user.username.lower() == name and user.is_active:
+            return user
     return User.objects.filter(username__iexact=username, is_active=True).order_by("pk").first()
+
+
+def _user_ids_by_name(names: list[str], using: str | None) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for name in names:
+        pk = User.objects.using(using).filter(username__iexact=name).order_by("pk").values_list("pk", flat=True).first()
+        if pk is not None:
+            found[name] = pk
+    return found
 
 
 def users_by_ids(ids: list[int]) -> list[User]:
@@ -286,3 +309,52 @@ def friend_set_of(owner: User, set_id: int) -> FriendSet | None:
 
 def friend_set_member_ids(friend_set: FriendSet) -> list[int]:
     return list(friend_set.members.order_by("-pk").values_list("pk", flat=True))
+
+
+# --- Who a note can be sent to ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AudienceOptions:
+    """The author's sets (by name) and friends (by name), for the "Send to" choice."""
+
+    sets: list[FriendSet]
+    friends: list[User]
+
+
+class AudienceReads:
+    """The reads behind :class:`AudienceOptions`, in two steps so a page can add them to its own
+    cache batches (cache/batch.py) instead of paying two more cache calls."""
+
+    def __init__(self, user: User, first: Batch) -> None:
+        self.user = user
+        self._friend_ids = first.list(people_list("friends", user.pk), _loader("friends", user))
+        self._set_ids = first.list(sets_list(user.pk), _sets_loader(user))
+
+    def second(self, batch: Batch) -> None:
+        ids = list(self._friend_ids.result)
+        if len(ids) >= idlists.cap():  # the cached list may be cut: ask the database
+            ids = friend_ids_all(self.user)
+        self._ids = ids
+        self._friends = batch.objects(User, ids)
+        self._sets = batch.objects(FriendSet, self._set_ids.result)
+
+    def result(self) -> AudienceOptions:
+        friends = [self._friends.result[pk] for pk in self._ids if pk in self._friends.result]
+        sets = [self._sets.result[pk] for pk in self._set_ids.result if pk in self._sets.result]
+        return AudienceOptions(sets=sets, friends=sorted(friends, key=lambda person: person.name.lower()))
+
+
+def _sets_loader(user: User):
+    return lambda using, limit: list(
+        FriendSet.objects.using(using).filter(owner=user).order_by("name", "pk").values_list("pk", flat=True)[:limit]
+    )
+
+
+def audience_options(user: User) -> AudienceOptions:
+    first, second = Batch(), Batch()
+    reads = AudienceReads(user, first)
+    first.run()
+    reads.second(second)
+    second.run()
+    return reads.result()

@@ -27,6 +27,15 @@ from cache import protocol
 ValuesLoader = Callable[[list[Any], str | None], dict[Any, Any]]
 
 
+def value_key(kind: str, ident: Any) -> str:
+    return f"v:{protocol.config().version}:{kind}:{ident}"
+
+
+def invalidate_values(kind: str, ids: Iterable[Any], *, using: str | None = None) -> None:
+    """Tombstone computed values (now, and again after the current transaction commits)."""
+    protocol.invalidate([value_key(kind, ident) for ident in ids], using=using)
+
+
 class Handle:
     """What one source of a batch returns, once the batch has run."""
 
@@ -51,10 +60,9 @@ class Batch:
     def __init__(self) -> None:
         self._handles: list[Handle] = []
 
-    def values(self, kind: str, ids: Iterable[Any], load: ValuesLoader, *, version: int | None = None) -> Handle:
+    def values(self, kind: str, ids: Iterable[Any], load: ValuesLoader) -> Handle:
         """Computed values keyed by id, cached under ``v:<version>:<kind>:<id>``; result ``{id: value}``."""
-        conf = protocol.config()
-        keys = {f"v:{version or conf.version}:{kind}:{ident}": ident for ident in dict.fromkeys(ids)}
+        keys = {value_key(kind, ident): ident for ident in dict.fromkeys(ids)}
         return self._add(Handle(keys, load, dict, dict))
 
     def objects(self, model, ids: Iterable[Any]) -> Handle:

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class NotesConfig(AppConfig):
     name = "notes"
     verbose_name = "Notes"
+
+    def ready(self) -> None:
+        from notes import caching
+
+        caching.connect()

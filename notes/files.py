@@ -21,6 +21,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, HttpResponse
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from notes import caching
 from notes.models import Note
 
 logger = logging.getLogger("pownce.notes")
@@ -69,6 +70,7 @@ def thumbnail_create(note: Note) -> bool:
         return False
     note.thumbnail.save("thumb.jpg", ContentFile(out.getvalue()), save=False)
     Note.objects.filter(pk=note.pk).update(thumbnail=note.thumbnail.name)
+    caching.note_rows_changed([note.pk])  # update() sends no signal
     return True
 
 

@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 
 from accounts.models import FriendSet, User
-from accounts.selectors import friend_ids_all, friend_sets_of, users_by_ids
+from accounts.selectors import AudienceOptions, audience_options
 from notes.models import Note
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
@@ -19,10 +19,10 @@ class AudienceMixin:
     the choice into the ``audience=``, ``friend_set=`` and ``recipient=`` of the services.
     """
 
-    def _audience_field(self, author: User) -> forms.ChoiceField:
-        sets = [(f"set:{s.pk}", s.name) for s in friend_sets_of(author)]
-        people = sorted(users_by_ids(friend_ids_all(author)), key=lambda u: u.name.lower())
-        friends = [(f"friend:{u.pk}", f"{u.name} (@{u.username})") for u in people]
+    def _audience_field(self, author: User, options: AudienceOptions | None = None) -> forms.ChoiceField:
+        options = options or audience_options(author)
+        sets = [(f"set:{s.pk}", s.name) for s in options.sets]
+        friends = [(f"friend:{u.pk}", f"{u.name} (@{u.username})") for u in options.friends]
         choices = [(Note.Audience.PUBLIC, "The public"), (Note.Audience.FRIENDS, "All my friends")]
         if sets:
             choices.append(("A set", sets))
@@ -54,9 +54,9 @@ class NoteForm(AudienceMixin, forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 
-    def __init__(self, *args, author: User, **kwargs):
+    def __init__(self, *args, author: User, audience: AudienceOptions | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["audience"] = self._audience_field(author)
+        self.fields["audience"] = self._audience_field(author, audience)
 
     @property
     def max_upload_bytes(self) -> int:

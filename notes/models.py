@@ -109,6 +109,11 @@ class Note(models.Model):
     forwarded_from = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="forwards"
     )
+    # Who a forward is credited to, copied from the original so a stream can name them without
+    # loading the original note first (one cache round trip fewer per page).
+    forwarded_from_author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created = models.DateTimeField(default=timezone.now)
 
     objects = NoteQuerySet.as_manager()
@@ -174,6 +179,10 @@ class ReplyQuerySet(models.QuerySet):
 class Reply(models.Model):
     note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="replies")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="replies")
+    # The note's author, copied: "replied to Ada's note" needs no load of the note's author.
+    note_author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     body = models.TextField()
     created = models.DateTimeField(default=timezone.now)
 

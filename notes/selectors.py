@@ -1,15 +1,20 @@
 """Reads of notes: who may see a note, and the streams.
 
-Every stream is built in two steps, and the cache layer will sit in front of exactly these:
+Every stream is built in steps, each ONE cache call (cache/batch.py) whatever it holds:
 
-1. ``*_note_ids(...)`` / ``*_reply_ids(...)`` — a list of ids, newest first, one keyset page
-   (``before`` an id, never OFFSET);
-2. ``notes_by_id(ids)`` / ``replies_by_id(ids)`` — those objects (with their authors), in the
-   order of the ids.
+1. ID lists, newest first (notes/caching.py names them): one keyset page is cut from the cached
+   list (``before`` an id, never OFFSET); pages older than the cached list holds come from the
+   database by the ``*_note_ids(...)`` / ``*_reply_ids(...)`` queries below, which are also
+   what fills the lists;
+2. the objects for those ids — notes, replies — and their reply/star counts;
+3. what the objects point at: authors, recipients, the notes replies answer.
 
-Visibility is decided by ``Note.objects.visible_to(viewer)`` alone; ``visible_note`` is the
-single-note form of it, used by the note page, file and ``.ics`` downloads and every write that
-starts from a note the viewer was shown.
+So a warm home stream costs three cache calls and no SQL (the logged-in user is a fourth).
+
+Visibility is decided by ``Note.objects.visible_to(viewer)`` alone: the cached lists are filled
+with it, and ``visible_note`` (note page, file and ``.ics`` downloads, every write that starts
+from a note the viewer was shown) answers from the cache only when the cached lists say the
+note is public, the viewer's own, or in the viewer's inbox, and asks that query otherwise.
 """
 
 from __future__ import annotations
@@ -20,7 +25,10 @@ from dataclasses import dataclass, field
 from django.db.models import Count
 from django.http import Http404
 
-from accounts.models import User
+from accounts.models import FriendSet, User
+from accounts.selectors import AudienceOptions, AudienceReads
+from cache import Batch, idlists, objects
+from notes import caching
 from notes.models import Note, Reply, ReplyDelivery, Star
 
 PAGE_SIZE = 20
@@ -68,29 +76,53 @@ class NoteCounts:
 
 
 def visible_note(viewer, note_id: int) -> Note:
-    """The note ``note_id`` if ``viewer`` may see it; Http404 otherwise, whether or not it exists."""
-    note = Note.objects.visible_to(viewer).filter(pk=note_id).select_related("author").first()
+    """The note ``note_id`` if ``viewer`` may see it; Http404 otherwise, whether or not it exists.
+
+    The note comes from the object cache. A public note, or the viewer's own, needs nothing
+    more; a note found in the viewer's cached inbox was put there by ``visible_to`` (and the
+    inbox is invalidated by deliveries and blocks); anything else asks ``visible_to`` itself.
+    """
+    if not isinstance(note_id, int) or not 0 < note_id < 2**63:
+        raise Http404("No such note")
+    note = objects.get(Note, note_id)
+    if note is not None and not _visible_from_cache(viewer, note):
+        note = Note.objects.visible_to(viewer).filter(pk=note_id).first()
     if note is None:
         raise Http404("No such note")
+    _attach_related([note], [])
     return note
+
+
+def _visible_from_cache(viewer, note: Note) -> bool:
+    if note.is_public:
+        return True
+    if viewer is None or not viewer.is_authenticated:
+        return False
+    if note.author_id == viewer.pk:
+        return True
+    return note.pk in idlists.get(caching.inbox(viewer.pk), _inbox_loader(viewer))
 
 
 # --- Step 1: id lists, newest first -----------------------------------------------------------
 
 
-def public_note_ids(*, before: int | None = None, limit: int = PAGE_SIZE) -> list[int]:
-    notes = Note.objects.visible_to(None).before(before).newest_first()
+def public_note_ids(*, before: int | None = None, limit: int = PAGE_SIZE, using: str | None = None) -> list[int]:
+    notes = Note.objects.using(using).visible_to(None).before(before).newest_first()
     return list(notes.values_list("pk", flat=True)[:limit])
 
 
-def profile_note_ids(viewer, author: User, *, before: int | None = None, limit: int = PAGE_SIZE) -> list[int]:
-    notes = Note.objects.visible_to(viewer).by(author).before(before).newest_first()
+def profile_note_ids(
+    viewer, author: User, *, before: int | None = None, limit: int = PAGE_SIZE, using: str | None = None
+) -> list[int]:
+    notes = Note.objects.using(using).visible_to(viewer).by(author).before(before).newest_first()
     return list(notes.values_list("pk", flat=True)[:limit])
 
 
-def home_note_ids(user: User, *, show: str = "all", before: int | None = None, limit: int = PAGE_SIZE) -> list[int]:
+def home_note_ids(
+    user: User, *, show: str = "all", before: int | None = None, limit: int = PAGE_SIZE, using: str | None = None
+) -> list[int]:
     """Notes in ``user``'s inbox (sent to them or by them), narrowed by a home filter."""
-    notes = Note.objects.visible_to(user)
+    notes = Note.objects.using(using).visible_to(user)
     if show == "sent":
         notes = notes.by(user)
     else:
@@ -102,9 +134,11 @@ def home_note_ids(user: User, *, show: str = "all", before: int | None = None, l
     return list(notes.before(before).newest_first().values_list("pk", flat=True)[:limit])
 
 
-def home_reply_ids(user: User, *, before: int | None = None, limit: int = PAGE_SIZE) -> list[int]:
+def home_reply_ids(
+    user: User, *, before: int | None = None, limit: int = PAGE_SIZE, using: str | None = None
+) -> list[int]:
     """Replies on notes ``user`` wrote or replied to, that they may still see."""
-    replies = Reply.objects.filter(
+    replies = Reply.objects.using(using).filter(
         pk__in=ReplyDelivery.objects.filter(recipient=user).values("reply")
     ).on_notes_visible_to(user)
     return list(replies.before(before).newest_first().values_list("pk", flat=True)[:limit])
@@ -117,55 +151,171 @@ def note_reply_ids(note: Note, *, limit: int = REPLIES_SHOWN) -> list[int]:
     return ids
 
 
-# --- Step 2: objects by id --------------------------------------------------------------------
+# --- Step 2 and 3: objects by id, and what they point at --------------------------------------
+
+
+def _loaded(found: dict, ids: list[int]) -> list:
+    return [found[pk] for pk in ids if pk in found]
+
+
+def _attach_related(notes: list[Note], replies: list[Reply], *, known_notes: dict | None = None) -> None:
+    """Step 3: put authors, recipients, credited authors and replied-to notes on the cached
+    objects (cached rows carry no related objects), in ONE cache call."""
+    user_ids: set[int] = set()
+    for note in notes:
+        user_ids.update(pk for pk in (note.author_id, note.recipient_id, note.forwarded_from_author_id) if pk)
+    for reply in replies:
+        user_ids.update(pk for pk in (reply.author_id, reply.note_author_id) if pk)
+    known_notes = known_notes or {}
+    missing_notes = {reply.note_id for reply in replies if reply.note_id not in known_notes}
+    set_ids = {note.friend_set_id for note in notes if note.friend_set_id}
+    batch = Batch()
+    users = batch.objects(User, user_ids)
+    more_notes = batch.objects(Note, missing_notes)
+    sets = batch.objects(FriendSet, set_ids)
+    batch.run()
+    for note in notes:
+        cache = note._state.fields_cache
+        cache["author"] = users.result.get(note.author_id)
+        cache["recipient"] = users.result.get(note.recipient_id)
+        cache["forwarded_from_author"] = users.result.get(note.forwarded_from_author_id)
+        cache["friend_set"] = sets.result.get(note.friend_set_id)
+    all_notes = {**known_notes, **more_notes.result}
+    for reply in replies:
+        cache = reply._state.fields_cache
+        cache["author"] = users.result.get(reply.author_id)
+        cache["note_author"] = users.result.get(reply.note_author_id)
+        if reply.note_id in all_notes:
+            cache["note"] = all_notes[reply.note_id]
 
 
 def notes_by_id(ids: list[int]) -> list[Note]:
-    found = Note.objects.filter(pk__in=ids).select_related("author", "forwarded_from__author").in_bulk()
-    return [found[pk] for pk in ids if pk in found]
+    """Notes for ``ids`` in that order, with what they point at; missing ids are skipped."""
+    notes = objects.ordered(Note, ids)
+    _attach_related(notes, [])
+    return [note for note in notes if note.author is not None]
 
 
 def replies_by_id(ids: list[int]) -> list[Reply]:
-    found = Reply.objects.filter(pk__in=ids).select_related("author", "note__author").in_bulk()
-    return [found[pk] for pk in ids if pk in found]
+    replies = objects.ordered(Reply, ids)
+    _attach_related([], replies)
+    return [reply for reply in replies if reply.author is not None]
+
+
+def _load_counts(note_ids: list[int], using: str | None) -> dict[int, tuple[int, int]]:
+    """(replies, stars) per note, two grouped queries."""
+    counts = dict.fromkeys(note_ids, (0, 0))
+    replies = Reply.objects.using(using).filter(note__in=note_ids).values("note").annotate(n=Count("pk")).order_by()
+    for row in replies:
+        counts[row["note"]] = (row["n"], 0)
+    stars = Star.objects.using(using).filter(note__in=note_ids).values("note").annotate(n=Count("pk")).order_by()
+    for row in stars:
+        counts[row["note"]] = (counts[row["note"]][0], row["n"])
+    return counts
+
+
+def _counts(found: dict[int, tuple[int, int]], note_ids: list[int], starred: set[int]) -> dict[int, NoteCounts]:
+    return {
+        pk: NoteCounts(replies=found.get(pk, (0, 0))[0], stars=found.get(pk, (0, 0))[1], starred=pk in starred)
+        for pk in note_ids
+    }
 
 
 def note_counts(note_ids: Iterable[int], viewer) -> dict[int, NoteCounts]:
     """Reply and star counts, kept out of the note objects because they change all the time."""
     note_ids = list(note_ids)
-    counts = {pk: NoteCounts() for pk in note_ids}
-    if not note_ids:
-        return counts
-    for row in Reply.objects.filter(note__in=note_ids).values("note").annotate(n=Count("pk")).order_by():
-        counts[row["note"]].replies = row["n"]
-    for row in Star.objects.filter(note__in=note_ids).values("note").annotate(n=Count("pk")).order_by():
-        counts[row["note"]].stars = row["n"]
-    if viewer is not None and viewer.is_authenticated:
-        for pk in Star.objects.filter(note__in=note_ids, user=viewer).values_list("note", flat=True):
-            counts[pk].starred = True
-    return counts
+    batch = Batch()
+    counts = batch.values(caching.COUNTS, note_ids, _load_counts)
+    stars = batch.list(caching.stars_of(viewer.pk), _stars_loader(viewer)) if _signed_in(viewer) else None
+    batch.run()
+    return _counts(counts.result, note_ids, set(stars.result) if stars else set())
+
+
+# --- Lists: what fills the cached ID lists ----------------------------------------------------
+
+
+def _signed_in(viewer) -> bool:
+    return viewer is not None and viewer.is_authenticated
+
+
+def _inbox_loader(user: User):
+    return lambda using, limit: home_note_ids(user, limit=limit, using=using)
+
+
+def _home_replies_loader(user: User):
+    return lambda using, limit: home_reply_ids(user, limit=limit, using=using)
+
+
+def _stars_loader(user: User):
+    return lambda using, limit: list(
+        Star.objects.using(using).filter(user=user).order_by("-note_id").values_list("note_id", flat=True)[:limit]
+    )
+
+
+def _cut(cached: tuple, before: int | None, from_database) -> list[int]:
+    """One page (and one more id, to tell whether there is a next page) of a cached list, or
+    from the database when the page lies beyond what the list holds."""
+    ids, complete = idlists.page(cached, before=before, size=PAGE_SIZE + 1)
+    return ids if complete else from_database()
 
 
 # --- Streams ----------------------------------------------------------------------------------
 
 
-def _note_page(ids: list[int], viewer) -> Page:
-    shown = ids[:PAGE_SIZE]
+def _note_page(first: Batch, note_ids_of, viewer, before: int | None) -> Page:
+    """A stream of notes only: ``note_ids_of()`` reads the page's ids once ``first`` has run."""
+    stars = first.list(caching.stars_of(viewer.pk), _stars_loader(viewer)) if _signed_in(viewer) else None
+    first.run()
+    ids = note_ids_of()
+    second = Batch()
+    notes = second.objects(Note, ids)
+    counts = second.values(caching.COUNTS, ids, _load_counts)
+    second.run()
+    loaded = _loaded(notes.result, ids)
+    _attach_related(loaded, [])
+    loaded = [note for note in loaded if note.author is not None]
+    shown = loaded[:PAGE_SIZE]
     more = len(ids) > PAGE_SIZE
     return Page(
-        items=notes_by_id(shown),
+        items=shown,
         has_more=more,
-        before=shown[-1] if more else None,
-        counts=note_counts(shown, viewer),
+        before=ids[PAGE_SIZE - 1] if more else None,
+        counts=_counts(counts.result, [note.pk for note in shown], set(stars.result) if stars else set()),
     )
 
 
 def public_stream(viewer, *, before: int | None = None) -> Page:
-    return _note_page(public_note_ids(before=before, limit=PAGE_SIZE + 1), viewer)
+    first = Batch()
+    public = first.list(caching.PUBLIC, lambda using, limit: public_note_ids(limit=limit, using=using))
+
+    def from_database() -> list[int]:
+        return public_note_ids(before=before, limit=PAGE_SIZE + 1)
+
+    return _note_page(first, lambda: _cut(public.result, before, from_database), viewer, before)
 
 
 def profile_stream(viewer, author: User, *, before: int | None = None) -> Page:
-    return _note_page(profile_note_ids(viewer, author, before=before, limit=PAGE_SIZE + 1), viewer)
+    """What ``viewer`` may see of ``author``'s notes. The author's own view and everyone's view
+    of their public notes come from cached lists; a signed-in reader who may also have received
+    non-public notes from the author is answered by the database."""
+    first = Batch()
+
+    def from_database() -> list[int]:
+        return profile_note_ids(viewer, author, before=before, limit=PAGE_SIZE + 1)
+
+    if _signed_in(viewer) and viewer.pk != author.pk:
+        return _note_page(first, from_database, viewer, before)
+    if _signed_in(viewer):
+        cached = first.list(caching.sent(author.pk), lambda using, limit: _sent_ids(author, limit, using))
+    else:
+        cached = first.list(
+            caching.public_by(author.pk), lambda using, limit: profile_note_ids(None, author, limit=limit, using=using)
+        )
+    return _note_page(first, lambda: _cut(cached.result, before, from_database), viewer, before)
+
+
+def _sent_ids(author: User, limit: int, using: str | None) -> list[int]:
+    return list(Note.objects.using(using).by(author).newest_first().values_list("pk", flat=True)[:limit])
 
 
 def _next_cursor(shown: list[int], fetched: int, given: int | None) -> int | None:
@@ -176,34 +326,70 @@ def _next_cursor(shown: list[int], fetched: int, given: int | None) -> int | Non
     return given if fetched else 1
 
 
-def home_stream(user: User, *, show: str = "all", before: int | None = None, before_reply: int | None = None) -> Page:
-    """The home stream. "all" interleaves inbox notes and replies by time, each paged by its own id."""
+def _newest(item: Note | Reply) -> tuple:
+    return (item.created, isinstance(item, Note))
+
+
+@dataclass
+class HomePage:
+    page: Page
+    audience: AudienceOptions
+
+
+def home_page(user: User, *, show: str = "all", before: int | None = None, before_reply: int | None = None) -> HomePage:
+    """The home stream and what the note form on it needs, in three cache calls when warm."""
     if show not in HOME_FILTERS:
         show = "all"
-    if show == "replies":
-        ids = home_reply_ids(user, before=before_reply, limit=PAGE_SIZE + 1)
-        more = len(ids) > PAGE_SIZE
-        return Page(
-            items=replies_by_id(ids[:PAGE_SIZE]), has_more=more, before_reply=ids[PAGE_SIZE - 1] if more else None
-        )
-    note_ids = home_note_ids(user, show="all" if show == "notes" else show, before=before, limit=PAGE_SIZE + 1)
-    if show != "all":
-        return _note_page(note_ids, user)
+    first = Batch()
+    audience = AudienceReads(user, first)
+    inbox = first.list(caching.inbox(user.pk), _inbox_loader(user))
+    replies_list = first.list(caching.home_replies(user.pk), _home_replies_loader(user))
+    stars = first.list(caching.stars_of(user.pk), _stars_loader(user))
+    first.run()
 
-    reply_ids = home_reply_ids(user, before=before_reply, limit=PAGE_SIZE + 1)
-    notes, replies = notes_by_id(note_ids), replies_by_id(reply_ids)
-    merged = sorted(notes + replies, key=lambda item: (item.created, isinstance(item, Note)), reverse=True)
+    if show in ("all", "notes"):
+        note_ids = _cut(inbox.result, before, lambda: home_note_ids(user, before=before, limit=PAGE_SIZE + 1))
+    elif show == "replies":
+        note_ids = []
+    else:
+        note_ids = home_note_ids(user, show=show, before=before, limit=PAGE_SIZE + 1)
+    if show in ("all", "replies"):
+        reply_ids = _cut(
+            replies_list.result, before_reply, lambda: home_reply_ids(user, before=before_reply, limit=PAGE_SIZE + 1)
+        )
+    else:
+        reply_ids = []
+
+    second = Batch()
+    audience.second(second)
+    notes = second.objects(Note, note_ids)
+    replies = second.objects(Reply, reply_ids)
+    counts = second.values(caching.COUNTS, note_ids, _load_counts)
+    second.run()
+    loaded_notes = _loaded(notes.result, note_ids)
+    loaded_replies = _loaded(replies.result, reply_ids)
+    _attach_related(loaded_notes, loaded_replies, known_notes=notes.result)
+    loaded_notes = [note for note in loaded_notes if note.author is not None]
+    loaded_replies = [reply for reply in loaded_replies if reply.author is not None]
+
+    merged = sorted(loaded_notes + loaded_replies, key=_newest, reverse=True)
     shown = merged[:PAGE_SIZE]
     shown_notes = [item.pk for item in shown if isinstance(item, Note)]
     shown_replies = [item.pk for item in shown if isinstance(item, Reply)]
     more = len(merged) > PAGE_SIZE
-    return Page(
+    page = Page(
         items=shown,
         has_more=more,
-        before=_next_cursor(shown_notes, len(notes), before) if more else None,
-        before_reply=_next_cursor(shown_replies, len(replies), before_reply) if more else None,
-        counts=note_counts(shown_notes, user),
+        before=_next_cursor(shown_notes, len(loaded_notes), before) if more and note_ids else None,
+        before_reply=_next_cursor(shown_replies, len(loaded_replies), before_reply) if more and reply_ids else None,
+        counts=_counts(counts.result, shown_notes, set(stars.result)),
     )
+    return HomePage(page=page, audience=audience.result())
+
+
+def home_stream(user: User, *, show: str = "all", before: int | None = None, before_reply: int | None = None) -> Page:
+    """The home stream. "all" interleaves inbox notes and replies by time, each paged by its own id."""
+    return home_page(user, show=show, before=before, before_reply=before_reply).page
 
 
 @dataclass
@@ -215,9 +401,23 @@ class NotePage:
 
 def note_with_replies(viewer, note_id: int) -> NotePage:
     note = visible_note(viewer, note_id)
-    note = notes_by_id([note.pk])[0]
+    first = Batch()
+    reply_list = first.list(caching.replies_of(note.pk), lambda using, limit: _reply_ids_newest(note, limit, using))
+    counts = first.values(caching.COUNTS, [note.pk], _load_counts)
+    stars = first.list(caching.stars_of(viewer.pk), _stars_loader(viewer)) if _signed_in(viewer) else None
+    first.run()
+    ids = list(reversed(reply_list.result[:REPLIES_SHOWN]))
+    second = Batch()
+    replies = second.objects(Reply, ids)
+    second.run()
+    loaded = _loaded(replies.result, ids)
+    _attach_related([], loaded, known_notes={note.pk: note})
     return NotePage(
         note=note,
-        replies=replies_by_id(note_reply_ids(note)),
-        counts=note_counts([note.pk], viewer)[note.pk],
+        replies=[reply for reply in loaded if reply.author is not None],
+        counts=_counts(counts.result, [note.pk], set(stars.result) if stars else set())[note.pk],
     )
+
+
+def _reply_ids_newest(note: Note, limit: int, using: str | None) -> list[int]:
+    return list(Reply.objects.using(using).filter(note=note).newest_first().values_list("pk", flat=True)[:limit])

@@ -26,7 +26,7 @@ from django.http import Http404
 
 from accounts.models import Block, Fanship, FriendSet, User
 from accounts.selectors import are_friends, blocked_ids, friend_ids_all, is_blocked
-from notes import files
+from notes import caching, files
 from notes.models import Delivery, Note, Reply, ReplyDelivery, Star
 from notes.selectors import visible_note
 from pownce import ratelimit
@@ -124,6 +124,8 @@ def note_deliver(note: Note) -> int:
     stands alone, ready to run as a background task."""
     recipients = sorted(note_recipient_ids(note))
     Delivery.objects.bulk_create([Delivery(recipient_id=pk, note=note) for pk in recipients], batch_size=DELIVERY_BATCH)
+    # bulk_create sends no signals: the inboxes it changed are invalidated here.
+    caching.note_delivered(author_id=note.author_id, public=note.is_public, recipient_ids=recipients)
     return len(recipients)
 
 
@@ -205,6 +207,7 @@ def note_forward(
         friend_set=friend_set if audience == Note.Audience.SET else None,
         recipient=recipient if audience == Note.Audience.FRIEND else None,
         forwarded_from=credited,
+        forwarded_from_author_id=credited.author_id,
     )
     errors: dict[str, list[str]] = {}
     _validate_audience(note, errors)
@@ -224,7 +227,9 @@ def note_delete(*, user: User, note_id: int) -> None:
         raise Http404("No such note")
     stored = [name for name in (note.file.name, note.thumbnail.name) if name]
     with transaction.atomic():
+        recipients = list(Delivery.objects.filter(note=note).values_list("recipient_id", flat=True))
         note.delete()
+        caching.note_delivered(author_id=note.author_id, public=note.is_public, recipient_ids=recipients)
         transaction.on_commit(lambda: files.delete_unused(stored))
 
 
@@ -239,12 +244,13 @@ def reply_create(*, author: User, note_id: int, body: str) -> Reply:
         raise ValidationError({"body": [f"Keep replies under {REPLY_MAX} characters."]})
     _check_post_rate(author)
     with transaction.atomic():
-        reply = Reply.objects.create(note=note, author=author, body=body)
+        reply = Reply.objects.create(note=note, author=author, note_author_id=note.author_id, body=body)
         earlier = set(Reply.objects.filter(note=note).values_list("author_id", flat=True))
         recipients = sorted(earlier | {note.author_id, author.pk})
         ReplyDelivery.objects.bulk_create(
             [ReplyDelivery(recipient_id=pk, reply=reply) for pk in recipients], batch_size=DELIVERY_BATCH
         )
+        caching.reply_changed(note_id=note.pk, recipient_ids=recipients)
     return reply
 
 
@@ -253,7 +259,10 @@ def reply_delete(*, user: User, reply_id: int) -> Reply:
     reply = Reply.objects.filter(pk=reply_id, author=user).first()
     if reply is None:
         raise Http404("No such reply")
-    reply.delete()
+    with transaction.atomic():
+        recipients = list(ReplyDelivery.objects.filter(reply=reply).values_list("recipient_id", flat=True))
+        reply.delete()
+        caching.reply_changed(note_id=reply.note_id, recipient_ids=recipients)
     return reply
 
 
@@ -262,11 +271,15 @@ def star_add(*, user: User, note_id: int) -> Star:
     note = visible_note(user, note_id)
     try:
         with transaction.atomic():
-            star, _ = Star.objects.get_or_create(user=user, note=note)
+            star, created = Star.objects.get_or_create(user=user, note=note)
+            if created:
+                caching.star_changed(note_id=note.pk, user_id=user.pk)
     except IntegrityError:  # the same user starred it in a concurrent request
         star = Star.objects.get(user=user, note=note)
     return star
 
 
 def star_remove(*, user: User, note_id: int) -> None:
-    Star.objects.filter(user=user, note_id=note_id).delete()
+    with transaction.atomic():
+        if Star.objects.filter(user=user, note_id=note_id).delete()[0]:
+            caching.star_changed(note_id=note_id, user_id=user.pk)

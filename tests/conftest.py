@@ -2,8 +2,11 @@
 them at the real MariaDB primary/replica, memcached and Redis it starts; without those
 variables they run on the embedded SQLite default (tests marked ``stack`` are then skipped)."""
 
+import contextlib
+
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from tests.stack import stack
 
@@ -24,3 +27,39 @@ def web_stack(django_db_setup):
     stack("up", "web")
     yield
     stack("down", "web")
+
+
+@pytest.fixture(autouse=True)
+def empty_object_cache():
+    """Tests share memcached (and the in-process stand-in): each starts with nothing cached,
+    so no list or object cached by an earlier test's rolled-back rows can leak into it."""
+    from django.core.cache import caches
+
+    caches["default"].clear()
+    yield
+
+
+@contextlib.contextmanager
+def queries_by_alias():
+    """Record the SQL sent to each database alias: ``{"default": [...], "replica1": [...]}``.
+
+    An execute wrapper, unlike CaptureQueriesContext, does not connect, so it also works while
+    a server is down."""
+    result: dict[str, list[str]] = {alias: [] for alias in connections}
+
+    def recorder(alias):
+        def record(execute, sql, params, many, context):
+            result[alias].append(sql)
+            return execute(sql, params, many, context)
+
+        return record
+
+    with contextlib.ExitStack() as stack:
+        for alias in connections:
+            stack.enter_context(connections[alias].execute_wrapper(recorder(alias)))
+        yield result
+
+
+@pytest.fixture
+def sql_by_alias():
+    return queries_by_alias

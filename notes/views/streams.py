@@ -21,14 +21,12 @@ def home(request):
     show = request.GET.get("show", "all")
     if show not in selectors.HOME_FILTERS:
         show = "all"
-    page = selectors.home_stream(
+    home = selectors.home_page(
         request.user, show=show, before=cursor(request, "before"), before_reply=cursor(request, "before_reply")
     )
-    return render(
-        request,
-        "notes/home.html",
-        {"page": page, "show": show, "filters": selectors.HOME_FILTERS, "form": NoteForm(author=request.user)},
-    )
+    form = NoteForm(author=request.user, audience=home.audience)
+    context = {"page": home.page, "show": show, "filters": selectors.HOME_FILTERS, "form": form}
+    return render(request, "notes/home.html", context)
 
 
 def public(request):

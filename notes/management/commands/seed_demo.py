@@ -242,7 +242,12 @@ class Command(BaseCommand):
                         continue
                     replies.append(
                         Reply(
-                            pk=next_reply, note_id=note.pk, author_id=replier, body=content.reply(rng), created=created
+                            pk=next_reply,
+                            note_id=note.pk,
+                            author_id=replier,
+                            note_author_id=author,
+                            body=content.reply(rng),
+                            created=created,
                         )
                     )
                     for recipient in {author, replier}:

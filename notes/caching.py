@@ -1,0 +1,103 @@
+"""What notes keep in the cache, and which writes invalidate what.
+
+Objects (cache/objects.py): ``Note`` and ``Reply`` rows, invalidated by their own save/delete.
+
+ID lists (cache/idlists.py), newest first:
+
+* ``inbox:<user>`` — notes delivered to the user that they may see (the home stream);
+* ``home_replies:<user>`` — replies announced to the user;
+* ``sent:<user>`` — every note the user wrote; ``public_by:<user>`` — their public ones;
+* ``public`` — every public note;
+* ``replies:<note>`` — a note's replies;
+* ``stars:<user>`` — notes the user starred (the "starred" mark on each card).
+
+Values (cache/batch.py): ``note-counts:<note>`` — (replies, stars), kept apart from the note so
+a star does not invalidate the note everyone reads.
+
+Writes that send no signals (bulk inserts of deliveries, ``update()``) call these functions
+explicitly from notes/services.py; blocks change what an inbox may show, so they invalidate
+both people's lists through the Block model's signals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save
+
+from cache import idlists, objects
+from cache.batch import invalidate_values
+
+COUNTS = "note-counts"
+
+
+def inbox(user_id: int) -> str:
+    return f"inbox:{user_id}"
+
+
+def home_replies(user_id: int) -> str:
+    return f"home_replies:{user_id}"
+
+
+def sent(user_id: int) -> str:
+    return f"sent:{user_id}"
+
+
+def public_by(user_id: int) -> str:
+    return f"public_by:{user_id}"
+
+
+def replies_of(note_id: int) -> str:
+    return f"replies:{note_id}"
+
+
+def stars_of(user_id: int) -> str:
+    return f"stars:{user_id}"
+
+
+PUBLIC = "public"
+
+
+def note_delivered(*, author_id: int, public: bool, recipient_ids: Iterable[int], using: str | None = None) -> None:
+    """A note reached these inboxes (or left them, when deleted)."""
+    names = [inbox(pk) for pk in recipient_ids] + [sent(author_id)]
+    if public:
+        names += [PUBLIC, public_by(author_id)]
+    idlists.invalidate(names, using=using)
+
+
+def reply_changed(*, note_id: int, recipient_ids: Iterable[int], using: str | None = None) -> None:
+    idlists.invalidate([replies_of(note_id), *(home_replies(pk) for pk in recipient_ids)], using=using)
+    counts_changed([note_id], using=using)
+
+
+def star_changed(*, note_id: int, user_id: int, using: str | None = None) -> None:
+    idlists.invalidate([stars_of(user_id)], using=using)
+    counts_changed([note_id], using=using)
+
+
+def counts_changed(note_ids: Iterable[int], *, using: str | None = None) -> None:
+    invalidate_values(COUNTS, note_ids, using=using)
+
+
+def note_rows_changed(note_ids: Iterable[Any], *, using: str | None = None) -> None:
+    """Note rows changed by ``update()`` (no signals)."""
+    from notes.models import Note
+
+    objects.invalidate(Note, note_ids, using=using)
+
+
+def _block_changed(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
+    people = (instance.blocker_id, instance.blocked_id)
+    idlists.invalidate([name(pk) for pk in people for name in (inbox, home_replies)], using=using)
+
+
+def connect() -> None:
+    from accounts.models import Block
+    from notes.models import Note, Reply
+
+    objects.register(Note)
+    objects.register(Reply)
+    post_save.connect(_block_changed, sender=Block, dispatch_uid="notes.block.save")
+    post_delete.connect(_block_changed, sender=Block, dispatch_uid="notes.block.delete")
