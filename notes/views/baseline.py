@@ -59,7 +59,7 @@ def home_orm(request: HttpRequest) -> HttpResponse:
         Note.objects.visible_to(user)
         .delivered_to(user)
         .newest_first()
-        .select_related("author", "forwarded_from__author", "friend_set", "recipient")[: PAGE_SIZE + 1]
+        .select_related("author", "friend_set", "recipient")[: PAGE_SIZE + 1]
     )
     more = len(notes) > PAGE_SIZE
     notes = notes[:PAGE_SIZE]
