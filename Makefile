@@ -9,7 +9,7 @@ DEMO_USERS ?= 30
 DEMO_NOTES ?= 300
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-down stack stack-status stack-down lint check-deploy clean
+.PHONY: help venv run test test-down stack stack-status stack-down bench lint check-deploy clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,6 +47,10 @@ stack-status: ## show each component of the stack up/down and the replica's lag
 
 stack-down: ## stop every process of the stack
 	@$(STACK) down
+
+bench: $(VENV)/.installed ## measure through HAProxy on a stack of its own; var/bench/latest.json (BENCH_QUICK=1: no 1M step)
+	@bash deploy/install-packages.sh wrk
+	$(PY) deploy/bench.py
 
 lint: $(VENV)/.installed ## ruff
 	$(VENV)/bin/ruff check .

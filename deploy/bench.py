@@ -1,0 +1,460 @@
+"""`make bench`: measure Pownce through HAProxy on its own stack and print one table.
+
+Run with the virtualenv's python from the repository root (the Makefile does)::
+
+    .venv/bin/python deploy/bench.py          # everything, including the 1M-note step
+    BENCH_QUICK=1 .venv/bin/python deploy/bench.py   # skip the 1M-note step
+
+What it does, printing each step:
+
+1. Starts the bench stack (``deploy/stack.sh --profile bench up``: ports of its own, data and logs
+   under var/bench/, app servers with ``POWNCE_BENCH_VIEWS=1``), restarting the app servers so
+   they run the code as it is now. A database left with more than ``BENCH_NOTES`` notes by an
+   earlier full run is dropped and re-created first.
+2. Seeds ``BENCH_USERS`` demo people and ``BENCH_NOTES`` notes (``manage.py seed_demo``; seeding
+   writes straight to the database, so memcached is flushed after it), waits for the replica.
+3. Logs a demo person in through HAProxy (CSRF and all) and keeps the session cookie.
+4. For each page: warms it, reads its cost headers (``X-Pownce-SQL``, ``X-Pownce-Cache-Calls``,
+   see pownce/bench.py), then runs ``wrk`` (``BENCH_WRK``, default ``-t2 -c16 -d10s``) and keeps
+   req/s and the 50%/99% latencies.
+5. The memcached hit rate over step 4 (``stats`` of both servers), also per key prefix.
+6. DB reads per invalidation of one hot key under 32 concurrent readers
+   (``manage.py bench_hot_key``).
+7. Unless ``BENCH_QUICK=1``: tops the notes up to ``BENCH_NOTES_LARGE`` (1,000,000), flushes
+   memcached, and measures the home stream (cached and plain ORM) again.
+
+The figures go to var/bench/latest.json and a timestamped copy. Missed targets are reported
+(MISSED), not failed: the script fails only when something is broken (a page does not answer
+200, wrk gets errors, a command fails).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STACK = ["bash", str(ROOT / "deploy" / "stack.sh"), "--profile", "bench"]
+VAR = ROOT / "var" / "bench"
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+
+USERS = int(os.environ.get("BENCH_USERS", "2000"))
+NOTES = int(os.environ.get("BENCH_NOTES", "10000"))
+NOTES_LARGE = int(os.environ.get("BENCH_NOTES_LARGE", "1000000"))
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+WRK = os.environ.get("BENCH_WRK", "-t2 -c16 -d10s").split()
+WARM_REQUESTS = 40
+HOT_KEY_READERS = 32
+HOT_KEY_ROUNDS = 10
+DEMO_PASSWORD = "pownce-demo"  # notes/management/commands/seed_demo.py
+
+TARGETS = {
+    "home_vs_hello_auth": 0.60,  # warm home req/s >= 60% of the authenticated hello's
+    "home_vs_home_orm": 3.0,  # warm home req/s >= 3x the plain-ORM baseline's
+    "p50_1m_over_10k": 1.2,  # home p50 at 1M notes <= 1.2x the one at 10k
+    "hot_key_db_reads": 2.0,  # <= 2 DB reads per invalidation of a hot key
+}
+
+
+class Broken(Exception):
+    """Something does not work (as opposed to a target being missed)."""
+
+
+def step(message: str) -> None:
+    print(f"\n== {message}", flush=True)
+
+
+def run(command: list[str], *, env: dict | None = None, capture: bool = False) -> str:
+    print("$ " + " ".join(command), flush=True)
+    result = subprocess.run(command, cwd=ROOT, env=env, text=True, capture_output=capture)
+    if result.returncode != 0:
+        if capture:
+            sys.stderr.write(result.stdout + result.stderr)
+        raise Broken(f"{' '.join(command[:4])}… exited with {result.returncode}")
+    return result.stdout if capture else ""
+
+
+def profile() -> dict[str, str]:
+    """The bench profile's variables (deploy/profiles/bench.env)."""
+    script = '. deploy/profiles/bench.env; printf "%s\\n" "$HAPROXY_PORT" "$MEMCACHED_PORTS" "$PRIMARY_PORT"'
+    haproxy, memcached, primary = subprocess.run(
+        ["bash", "-c", script], cwd=ROOT, text=True, capture_output=True, check=True
+    ).stdout.splitlines()
+    return {"haproxy": haproxy, "memcached": memcached, "primary": primary}
+
+
+def app_env() -> dict[str, str]:
+    env = dict(os.environ)
+    for line in run([*STACK, "env"], capture=True).splitlines():
+        name, _, value = line.partition("=")
+        env[name] = value
+    return env
+
+
+def manage(env: dict, *args: str, capture: bool = False) -> str:
+    return run([PYTHON, "manage.py", *args], env=env, capture=capture)
+
+
+def mysql_root(instance: str, sql: str) -> str:
+    command = [
+        "mariadb",
+        "--no-defaults",
+        "--user=root",
+        f"--socket={VAR / 'run' / f'{instance}.sock'}",
+        "-N",
+        "-e",
+        sql,
+    ]
+    return subprocess.run(command, text=True, capture_output=True, check=True).stdout.strip()
+
+
+def stored_notes() -> int:
+    try:
+        return int(mysql_root("primary", "SELECT COUNT(*) FROM pownce.notes_note"))
+    except subprocess.CalledProcessError:  # no database or no table yet
+        return 0
+
+
+def wait_for_replica() -> None:
+    position = mysql_root("primary", "SELECT @@gtid_binlog_pos")
+    if position and mysql_root("replica", f"SELECT MASTER_GTID_WAIT('{position}', 600)") != "0":
+        raise Broken(f"the replica did not reach {position}")
+
+
+# --- memcached ------------------------------------------------------------------------------
+
+
+def memcached(port: str, command: str) -> str:
+    with socket.create_connection(("127.0.0.1", int(port)), timeout=5) as conn:
+        conn.sendall(command.encode() + b"\r\n")
+        data = b""
+        while not data.endswith((b"END\r\n", b"OK\r\n")):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return data.decode()
+
+
+def memcached_counts(ports: list[str]) -> dict[str, int]:
+    """get_hits / get_misses summed over the servers, and per key prefix ("stats detail")."""
+    counts: dict[str, int] = {"get_hits": 0, "get_misses": 0}
+    for port in ports:
+        for line in memcached(port, "stats").splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[1] in counts:
+                counts[parts[1]] += int(parts[2])
+        for line in memcached(port, "stats detail dump").splitlines():
+            # PREFIX o get 10 hit 9 set 1 del 0
+            match = re.match(r"PREFIX (\S+) get (\d+) hit (\d+)", line)
+            if match:
+                prefix, gets, hits = match.group(1), int(match.group(2)), int(match.group(3))
+                counts[f"{prefix}:get"] = counts.get(f"{prefix}:get", 0) + gets
+                counts[f"{prefix}:hit"] = counts.get(f"{prefix}:hit", 0) + hits
+    return counts
+
+
+def flush_memcached(ports: list[str]) -> None:
+    for port in ports:
+        memcached(port, "flush_all")
+        memcached(port, "stats detail on")
+
+
+# --- HTTP -----------------------------------------------------------------------------------
+
+
+def request(port: str, method: str, path: str, *, cookie: str = "", body: dict | None = None):
+    conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
+    headers = {"Host": "127.0.0.1"}
+    if cookie:
+        headers["Cookie"] = cookie
+    data = None
+    if body is not None:
+        data = urllib.parse.urlencode(body)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    conn.request(method, path, body=data, headers=headers)
+    response = conn.getresponse()
+    text = response.read().decode(errors="replace")
+    conn.close()
+    return response, text
+
+
+def cookies(response) -> dict[str, str]:
+    found = {}
+    for header in response.msg.get_all("Set-Cookie") or []:
+        name, _, rest = header.partition("=")
+        found[name.strip()] = rest.split(";", 1)[0]
+    return found
+
+
+def log_in(port: str, username: str) -> str:
+    """Log ``username`` in through HAProxy; return the session cookie ("sessionid=…")."""
+    response, page = request(port, "GET", "/login/")
+    csrf_cookie = cookies(response).get("csrftoken")
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    if response.status != 200 or not csrf_cookie or not match:
+        raise Broken(f"GET /login/ answered {response.status} without a CSRF token")
+    response, _ = request(
+        port,
+        "POST",
+        "/login/",
+        cookie=f"csrftoken={csrf_cookie}",
+        body={"username": username, "password": DEMO_PASSWORD, "csrfmiddlewaretoken": match.group(1)},
+    )
+    session = cookies(response).get("sessionid")
+    if response.status != 302 or not session:
+        raise Broken(f"logging in as {username} answered {response.status} without a session")
+    return f"sessionid={session}"
+
+
+def warm(port: str, path: str, cookie: str) -> tuple[float, float]:
+    """Request ``path`` until it is warm; return its cost headers (median of the last requests)."""
+    sql, calls = [], []
+    for _ in range(WARM_REQUESTS):
+        response, _ = request(port, "GET", path, cookie=cookie)
+        if response.status != 200:
+            raise Broken(f"GET {path} answered {response.status}")
+        if response.getheader("X-Pownce-SQL") is None:
+            raise Broken(f"GET {path} has no X-Pownce-SQL header: are the bench views on?")
+        sql.append(int(response.getheader("X-Pownce-SQL")))
+        calls.append(int(response.getheader("X-Pownce-Cache-Calls")))
+    tail = WARM_REQUESTS // 2
+    return statistics.median(sql[-tail:]), statistics.median(calls[-tail:])
+
+
+def to_ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(port: str, path: str, cookie: str) -> dict:
+    command = ["wrk", *WRK, "--latency"]
+    if cookie:
+        command += ["-H", f"Cookie: {cookie}"]
+    output = run([*command, f"http://127.0.0.1:{port}{path}"], capture=True)
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
+    total = re.search(r"^\s+(\d+) requests in", output, re.MULTILINE)
+    if not (rps and total and "50" in latency and "99" in latency):
+        raise Broken(f"cannot read wrk's output:\n{output}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    errors = (int(non_2xx.group(1)) if non_2xx else 0) + (
+        sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
+    )
+    if errors > 0.01 * int(total.group(1)):
+        raise Broken(f"{errors} of {total.group(1)} requests to {path} failed:\n{output}")
+    return {
+        "rps": round(float(rps.group(1)), 1),
+        "p50_ms": round(to_ms(latency["50"]), 2),
+        "p99_ms": round(to_ms(latency["99"]), 2),
+        "errors": errors,
+    }
+
+
+def measure(port: str, name: str, path: str, cookie: str) -> dict:
+    sql, calls = warm(port, path, cookie)
+    row = {"name": name, "path": path, **wrk(port, path, cookie)}
+    row["sql_per_request"] = sql
+    row["memcached_calls_per_request"] = calls
+    print(
+        f"   {name:<12} {row['rps']:>8.1f} req/s  p50 {row['p50_ms']:>7.2f} ms  p99 {row['p99_ms']:>7.2f} ms"
+        f"  sql {sql:g}  memcached {calls:g}",
+        flush=True,
+    )
+    return row
+
+
+# --- the run --------------------------------------------------------------------------------
+
+PICK = """
+import json
+from django.db.models import Count
+from accounts.models import User
+from notes.models import Delivery, Note
+from notes.management.commands.seed_demo import DEMO_EMAIL_DOMAIN
+people = User.objects.using("default").filter(email__endswith="@" + DEMO_EMAIL_DOMAIN).order_by("pk")
+# Someone ordinary (not one of the few popular people) whose inbox fills a page several times.
+person = None
+for user in people[10:400]:
+    if Delivery.objects.using("default").filter(recipient=user).count() >= 60:
+        person = user
+        break
+person = person or people[10]
+public = Note.objects.using("default").public().order_by("-pk")[:2000]
+note = (Note.objects.using("default").filter(pk__in=list(public.values_list("pk", flat=True)))
+        .annotate(n=Count("replies")).order_by("-n", "-pk").first())
+print(json.dumps({"username": person.username, "note": note.pk, "notes": Note.objects.using("default").count()}))
+"""
+
+
+def seed(env: dict, notes: int, memcached_ports: list[str]) -> None:
+    started = time.monotonic()
+    manage(env, "seed_demo", "--users", str(USERS), "--notes", str(notes))
+    print(f"   seeded in {time.monotonic() - started:.0f} s; waiting for the replica", flush=True)
+    wait_for_replica()
+    print(f"   replica caught up {time.monotonic() - started:.0f} s after seeding began", flush=True)
+    # seed_demo writes with bulk inserts, which invalidate nothing: start from an empty cache.
+    flush_memcached(memcached_ports)
+
+
+def main() -> dict:
+    ports = profile()
+    memcached_ports = ports["memcached"].split()
+    haproxy = ports["haproxy"]
+
+    step("bench stack (deploy/stack.sh --profile bench)")
+    run([*STACK, "up", "data"])
+    env = app_env()
+    if stored_notes() > NOTES:
+        print("   notes left by an earlier run: dropping the bench database", flush=True)
+        run([*STACK, "down", "web"])
+        mysql_root("primary", "DROP DATABASE pownce")
+        run([*STACK, "up", "data"])
+    run([*STACK, "down", "web"])  # app servers run the code as it is now
+    run([*STACK, "up"])
+
+    step(f"seed: {USERS} people, {NOTES} notes")
+    seed(env, NOTES, memcached_ports)
+    picked = json.loads(manage(env, "shell", "-c", PICK, capture=True).strip().splitlines()[-1])
+    username, note_id = picked["username"], picked["note"]
+    print(f"   reading as {username}; note page /notes/{note_id}/", flush=True)
+
+    step("log in through HAProxy")
+    cookie = log_in(haproxy, username)
+
+    pages = [
+        ("hello", "/bench/hello", ""),
+        ("hello-auth", "/bench/hello-auth", cookie),
+        ("home", "/", cookie),
+        ("home-orm", "/bench/home-orm", cookie),
+        ("public", "/public/", cookie),
+        ("note", f"/notes/{note_id}/", cookie),
+        ("profile", f"/{username}/", cookie),
+    ]
+    step(f"wrk {' '.join(WRK)} through HAProxy, {picked['notes']} notes")
+    before = memcached_counts(memcached_ports)
+    rows = [measure(haproxy, name, path, page_cookie) for name, path, page_cookie in pages]
+    after = memcached_counts(memcached_ports)
+    hits = after["get_hits"] - before["get_hits"]
+    misses = after["get_misses"] - before["get_misses"]
+    by_prefix = {}
+    for name in after:
+        if name.endswith(":get"):
+            prefix = name[: -len(":get")]
+            gets = after[name] - before.get(name, 0)
+            if gets:
+                by_prefix[prefix] = round((after[f"{prefix}:hit"] - before.get(f"{prefix}:hit", 0)) / gets, 4)
+
+    step(f"hot key: {HOT_KEY_READERS} readers, {HOT_KEY_ROUNDS} invalidations")
+    hot = json.loads(
+        manage(
+            env,
+            "bench_hot_key",
+            "--readers",
+            str(HOT_KEY_READERS),
+            "--rounds",
+            str(HOT_KEY_ROUNDS),
+            "--note",
+            str(note_id),
+            capture=True,
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+    print(f"   DB reads per invalidation: {hot['db_reads']} -> {hot['db_reads_per_invalidation']}", flush=True)
+
+    large_rows = []
+    if not QUICK:
+        step(f"top up to {NOTES_LARGE} notes")
+        seed(env, NOTES_LARGE, memcached_ports)
+        step(f"wrk {' '.join(WRK)} through HAProxy, {stored_notes()} notes")
+        for name, path in (("home", "/"), ("home-orm", "/bench/home-orm")):
+            large_rows.append(measure(haproxy, f"{name}@1m", path, cookie))
+
+    by_name = {row["name"]: row for row in rows}
+    home, hello_auth, home_orm = by_name["home"], by_name["hello-auth"], by_name["home-orm"]
+    home_1m = next((row for row in large_rows if row["name"] == "home@1m"), None)
+    result = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "wrk": " ".join(WRK),
+        "users": USERS,
+        "notes": picked["notes"],
+        "reader": username,
+        "rows": rows,
+        "rows_1m": large_rows,
+        "hit_rate": round(hits / (hits + misses), 4) if hits + misses else None,
+        "hit_rate_by_prefix": by_prefix,
+        "memcached_gets": {"hits": hits, "misses": misses},
+        "home_p50_ms_10k": home["p50_ms"],
+        "home_p50_ms_1m": home_1m["p50_ms"] if home_1m else None,
+        "hot_key_db_reads_per_invalidation": hot["db_reads_per_invalidation"],
+        "hot_key": hot,
+    }
+    ratios = {
+        "home_vs_hello_auth": home["rps"] / hello_auth["rps"],
+        "home_vs_home_orm": home["rps"] / home_orm["rps"],
+        "p50_1m_over_10k": home_1m["p50_ms"] / home["p50_ms"] if home_1m else None,
+        "hot_key_db_reads": hot["db_reads_per_invalidation"],
+    }
+    at_most = {"p50_1m_over_10k", "hot_key_db_reads"}
+    result["targets"] = {
+        name: {
+            "target": (f"<= {TARGETS[name]}" if name in at_most else f">= {TARGETS[name]}"),
+            "value": round(value, 3) if value is not None else None,
+            "met": None if value is None else (value <= TARGETS[name] if name in at_most else value >= TARGETS[name]),
+        }
+        for name, value in ratios.items()
+    }
+    return result
+
+
+def report(result: dict) -> None:
+    step("results")
+    header = f"{'page':<12} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'sql/req':>8} {'memcached/req':>14}"
+    print(header)
+    print("-" * len(header))
+    for row in result["rows"] + result["rows_1m"]:
+        print(
+            f"{row['name']:<12} {row['rps']:>9.1f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f}"
+            f" {row['sql_per_request']:>8g} {row['memcached_calls_per_request']:>14g}"
+        )
+    print()
+    print(f"memcached hit rate        {result['hit_rate']}  (by key prefix: {result['hit_rate_by_prefix']})")
+    print(f"home p50 at 10k notes     {result['home_p50_ms_10k']} ms")
+    large = result["home_p50_ms_1m"]
+    print(f"home p50 at 1M notes      {'skipped (BENCH_QUICK)' if large is None else f'{large} ms'}")
+    print(f"hot key DB reads/inval.   {result['hot_key_db_reads_per_invalidation']}")
+    print()
+    for name, target in result["targets"].items():
+        state = "skipped" if target["met"] is None else ("met" if target["met"] else "MISSED")
+        print(f"target {name:<20} {target['target']:<7} value {target['value']}  {state}")
+
+
+def save(result: dict) -> Path:
+    VAR.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result, indent=2) + "\n"
+    stamped = VAR / f"bench-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
+    stamped.write_text(text)
+    (VAR / "latest.json").write_text(text)
+    return stamped
+
+
+if __name__ == "__main__":
+    try:
+        outcome = main()
+    except Broken as exc:
+        print(f"\nbench failed: {exc}", file=sys.stderr)
+        sys.exit(1)
+    report(outcome)
+    print(f"\nsaved {save(outcome).relative_to(ROOT)} and var/bench/latest.json")
