@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.html import format_html
 
 from accounts.models import Block, Fanship, FriendSet, User
+from cache import objects
 
 
 @admin.register(User)
@@ -16,6 +17,14 @@ class PownceUserAdmin(UserAdmin):
     readonly_fields = ("photo_preview",)
     list_display = ("username", "display_name", "email", "is_active", "is_staff", "date_joined")
     search_fields = ("username", "display_name", "email")
+    actions = ["deactivate_users"]
+
+    @admin.action(description="Deactivate selected users (they can no longer log in)")
+    def deactivate_users(self, request, queryset) -> None:
+        # A bulk update sends no signals: the cache layer's QuerySet invalidates each row, so a
+        # deactivated user's cached session user is gone on their next request.
+        changed = objects.CachedQuerySet(User).filter(pk__in=queryset.values("pk")).update(is_active=False)
+        self.message_user(request, f"Deactivated {changed} user(s).")
 
     @admin.display(description="Photo")
     def photo_preview(self, user: User) -> str:
