@@ -241,6 +241,8 @@ def test_two_friends_share_every_kind_of_note_in_the_browser(
     # ... and nobody else sees it: cat gets 404 on its page and finds it in no stream.
     response = cat.goto(f"/notes/{private}/")
     assert response.status == 404
+    assert cat.locator("h1").inner_text() == "Nothing to see here"
+    assert secret not in cat.content()
     for path in ("/", "/public/", "/ann/", "/bob/"):
         cat.goto(path)
         assert secret not in cat.content()
@@ -294,6 +296,8 @@ def test_two_friends_share_every_kind_of_note_in_the_browser(
     shoot(bob, artifacts / "note-page.png")
     bob.goto("/ann/")
     shoot(bob, artifacts / "profile-page.png")
+    cat.goto(f"/notes/{private}/")
+    shoot(cat, artifacts / "not-found.png")
     phone = ann.context.new_page()
     phone.set_viewport_size(PHONE)
     phone.goto("/")
