@@ -52,6 +52,8 @@ def new_person(request, chromium) -> Iterator[Callable]:
     site behind HAProxy and returns its first page. When the test fails, every page still open
     is saved as ``test-artifacts/failed-<n>.png`` for a look at what the browser showed."""
     contexts = []
+    for stale in ARTIFACTS.glob("failed-*.png"):
+        stale.unlink()
 
     def open_page():
         context = chromium.new_context(base_url=HAPROXY, viewport=DESKTOP, accept_downloads=True)
