@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django import template
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -31,4 +32,22 @@ def filesize(size: int | None) -> str:
         if size < 1024 or unit == "GB":
             return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1024
+    return ""
+
+
+@register.filter
+def ago(moment) -> str:
+    """How long ago, in one unit: "just now", "5 minutes ago", "3 hours ago", "2 days ago",
+    then the date. Cheaper than ``timesince`` (one subtraction), which matters on a stream."""
+    if moment is None:
+        return ""
+    seconds = (timezone.now() - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            count = int(seconds // size)
+            if unit == "day" and count > 30:
+                return moment.strftime("%-d %b %Y")
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
     return ""
