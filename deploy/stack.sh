@@ -7,11 +7,11 @@
 #   deploy/stack.sh [--profile stack|test|bench] env     # print the app's environment
 #   deploy/stack.sh --profile test test-env          # the environment pytest runs with
 #
-# Components: primary replica memcached redis app haproxy.  Groups: data (primary replica
-# memcached redis), web (app haproxy), all (the default).  Ports come from
-# deploy/profiles/PROFILE.env; data, pid files and logs live under var/PROFILE/. A profile may
-# add app environment (APP_EXTRA_ENV="NAME=value …") and size InnoDB's buffer pool
-# (INNODB_BUFFER_POOL, 256M by default).
+# Components: primary replica memcached redis app haproxy worker.  Groups: data (primary
+# replica memcached redis), web (app haproxy), all (the default: data, web and the task
+# worker).  Ports come from deploy/profiles/PROFILE.env; data, pid files and logs live under
+# var/PROFILE/. A profile may add app environment (APP_EXTRA_ENV="NAME=value …") and size
+# InnoDB's buffer pool (INNODB_BUFFER_POOL, 256M by default).
 # Every command is idempotent: `up` leaves running components alone, `down` stops only the
 # processes whose pid files it wrote.
 set -euo pipefail
@@ -202,6 +202,30 @@ start_apps() {
     done
 }
 
+# --- the task worker ------------------------------------------------------------------------
+# One `manage.py task_worker` process (the database queue's worker). Its id is stable per
+# profile and machine, so a worker restarted after a crash takes back the tasks it had claimed.
+start_worker() {
+    if pid_alive "$RUN/worker.pid"; then say worker "already running (pid $(cat "$RUN/worker.pid"))"; return; fi
+    (
+        set -a
+        # shellcheck source=/dev/null
+        . <(app_env)
+        set +a
+        cd "$ROOT"
+        setsid "$PY" manage.py task_worker --worker-id "$(hostname)-$PROFILE_NAME-worker1" \
+            --interval 0.5 --no-startup-delay < /dev/null >> "$LOG/worker.log" 2>&1 &
+        echo $! > "$RUN/worker.pid"
+    )
+    sleep 0.5
+    if ! pid_alive "$RUN/worker.pid"; then
+        echo "worker did not start; see $LOG/worker.log" >&2
+        tail -n 20 "$LOG/worker.log" >&2 || true
+        return 1
+    fi
+    say worker "started (pid $(cat "$RUN/worker.pid"), log $LOG/worker.log)"
+}
+
 haproxy_env() {
     set -- $APP_PORTS
     export POWNCE_RUN_DIR="$RUN" HAPROXY_PORT HAPROXY_STATS_PORT APP1_PORT=$1 APP2_PORT=$2
@@ -226,10 +250,10 @@ expand() {  # turn groups into components, in start order
     [ $# -eq 0 ] && set -- all
     for item in "$@"; do
         case $item in
-            all) out+=(primary replica memcached redis app haproxy) ;;
+            all) out+=(primary replica memcached redis app haproxy worker) ;;
             data) out+=(primary replica memcached redis) ;;
             web) out+=(app haproxy) ;;
-            primary|replica|memcached|redis|app|haproxy) out+=("$item") ;;
+            primary|replica|memcached|redis|app|haproxy|worker) out+=("$item") ;;
             *) echo "unknown component $item" >&2; exit 2 ;;
         esac
     done
@@ -237,7 +261,7 @@ expand() {  # turn groups into components, in start order
 }
 
 up() {
-    local c
+    local c migrated=0
     for c in $(expand "$@"); do
         case $c in
             primary) start_mariadb primary "$PRIMARY_PORT" 1; setup_primary ;;
@@ -245,8 +269,9 @@ up() {
             memcached) start_memcached ;;
             redis) start_redis ;;
             # The test profile's app servers serve the database pytest creates and migrates.
-            app) [ "$PROFILE" != test ] && migrate; start_apps ;;
+            app) [ "$PROFILE" != test ] && migrate && migrated=1; start_apps ;;
             haproxy) start_haproxy ;;
+            worker) [ "$PROFILE" != test ] && [ $migrated = 0 ] && migrate; start_worker ;;
         esac
     done
 }
@@ -257,6 +282,7 @@ down() {
     for ((i = ${#components[@]} - 1; i >= 0; i--)); do  # stop in reverse order
         c=${components[$i]}
         case $c in
+            worker) stop_pidfile "$RUN/worker.pid" worker ;;
             haproxy) stop_pidfile "$RUN/haproxy.pid" haproxy ;;
             app) i2=0; for port in $APP_PORTS; do i2=$((i2 + 1)); stop_pidfile "$RUN/app$i2.pid" "app$i2"; done ;;
             redis) stop_pidfile "$RUN/redis.pid" redis ;;
@@ -277,6 +303,8 @@ status() {
     show redis "$RUN/redis.pid" "$REDIS_PORT"
     for port in $APP_PORTS; do i=$((i + 1)); show "app$i" "$RUN/app$i.pid" "$port"; done
     show haproxy "$RUN/haproxy.pid" "$HAPROXY_PORT" "stats http://127.0.0.1:$HAPROXY_STATS_PORT/"
+    if pid_alive "$RUN/worker.pid"; then state="up  pid $(cat "$RUN/worker.pid")"; else state="DOWN"; fi
+    say worker "$state  log $LOG/worker.log"
 }
 
 case $ACTION in

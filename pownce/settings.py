@@ -214,12 +214,21 @@ else:
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Background tasks -----------------------------------------------------------------------
+# With MySQL, tasks are rows in the primary's queue table (django_tasks_db) run by
+# `manage.py task_worker`; the embedded default runs each task at once, inside the request.
 TASKS = {
     "default": {
         "BACKEND": env_str("POWNCE_TASKS_BACKEND")
         or ("django_tasks_db.DatabaseBackend" if _primary_url else "django_tasks.backends.immediate.ImmediateBackend"),
     }
 }
+# A note to more recipients than this (the author aside) is delivered by tasks, in batches of
+# FANOUT_BATCH_SIZE recipients; smaller audiences are delivered inside the request.
+FANOUT_INLINE_MAX = int(env_float("POWNCE_FANOUT_INLINE_MAX", 200))
+FANOUT_BATCH_SIZE = int(env_float("POWNCE_FANOUT_BATCH_SIZE", 1000))
+# A task left running this long is taken to be abandoned by a worker that died and is queued
+# again (tasks are idempotent, so running one twice is harmless).
+TASK_ABANDONED_SECONDS = env_float("POWNCE_TASK_ABANDONED_SECONDS", 300)
 
 # --- Static and uploaded files --------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -1,0 +1,59 @@
+"""`manage.py task_worker`: the background worker — django_tasks_db's ``db_worker``, plus:
+
+* every read on the primary: the queue lives there, and a task must see the rows committed
+  with it (a replica may not have them yet);
+* at start, the tasks this worker id had claimed and not finished are queued again (the
+  previous process with this id died running them), and every minute any task running for
+  longer than TASK_ABANDONED_SECONDS is (see ``pownce.task_queue``).
+
+Give each worker a stable id, unique across machines (``--worker-id``, default
+``<host name>-worker``), so a restarted worker takes back exactly its own tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+
+from django.conf import settings
+from django.db import connections
+from django_tasks_db.management.commands.db_worker import Command as DBWorkerCommand
+
+from pownce import router, task_queue
+
+logger = logging.getLogger("pownce.tasks")
+
+SWEEP_SECONDS = 60
+
+
+def _sweep_abandoned(stop: threading.Event) -> None:
+    while not stop.wait(SWEEP_SECONDS):
+        try:
+            if count := task_queue.requeue_abandoned(older_than=settings.TASK_ABANDONED_SECONDS):
+                logger.warning("queued again %d task(s) running for over %ss", count, settings.TASK_ABANDONED_SECONDS)
+        except Exception:  # a database hiccup must not stop the sweeping
+            logger.exception("could not look for abandoned tasks")
+        finally:
+            connections.close_all()
+
+
+class Command(DBWorkerCommand):
+    help = "Run the background task worker (db_worker that takes back the tasks of dead workers)"
+
+    def add_arguments(self, parser) -> None:
+        super().add_arguments(parser)
+        parser.set_defaults(worker_id=f"{socket.gethostname()}-worker"[:64], reload=False)
+
+    def handle(self, *args, worker_id: str, **options) -> None:
+        router.begin_request(pinned=True)  # this whole process reads from the primary
+        requeued = task_queue.requeue_abandoned(worker_id=worker_id, older_than=settings.TASK_ABANDONED_SECONDS)
+        if requeued:
+            logger.warning("worker %s queued again %d task(s) a dead worker had claimed", worker_id, requeued)
+        logger.info("worker %s: reads on the primary, %d task(s) waiting", worker_id, task_queue.queue_length())
+        stop = threading.Event()
+        threading.Thread(target=_sweep_abandoned, args=(stop,), name="abandoned-tasks", daemon=True).start()
+        try:
+            super().handle(*args, worker_id=worker_id, **options)
+        finally:
+            stop.set()
