@@ -64,6 +64,9 @@ class User(AbstractUser):
         return website if website.lower().startswith(("http://", "https://")) else ""
 
     def _photo_url(self, field: models.ImageField, size: str) -> str:
+        if not field.name and self.photo.name:
+            # The thumbnails are made by a task: until then, the photo itself.
+            field, size = self.photo, "original"
         if not field.name:
             return static(DEFAULT_PHOTO)
         return reverse("photo", kwargs={"size": size, "name": field.name.rsplit("/", 1)[-1]})

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from accounts import tasks
 from accounts.models import Block, Fanship, FriendSet, User
 from accounts.selectors import are_friends, friend_ids_all, is_blocked
 from pownce import ratelimit
@@ -151,8 +152,10 @@ def user_photo_set(user: User, upload: UploadedFile) -> User:
     old_names = [f.name for f in (user.photo, user.photo_small, user.photo_medium) if f.name]
     # A new random name per upload: photo URLs never change meaning, so they can be cached forever.
     user.photo.save(f"{user.pk}-{secrets.token_hex(8)}.jpg", ContentFile(_jpeg_bytes(image, 88)), save=False)
-    user.save(update_fields=["photo"])
-    photo_thumbnails_make(user.pk)
+    # Until the task has made the new thumbnails, pages show the new photo itself.
+    user.photo_small = user.photo_medium = ""
+    user.save(update_fields=["photo", "photo_small", "photo_medium"])
+    tasks.user_photo_thumbnails_make.enqueue(user.pk)
     user.refresh_from_db(fields=["photo", "photo_small", "photo_medium"])
     transaction.on_commit(lambda: _photo_files_delete(old_names))
     return user
@@ -161,10 +164,12 @@ def user_photo_set(user: User, upload: UploadedFile) -> User:
 def photo_thumbnails_make(user_id: int) -> None:
     """Make the small and medium square thumbnails of a user's stored photo.
 
-    Takes an id and reads everything from storage, so it can run later in a worker.
+    Takes an id and reads everything from storage, so it runs in the task worker
+    (``accounts.tasks``). Idempotent: a photo whose thumbnails exist is left alone (a new photo
+    clears them).
     """
-    user = User.objects.get(pk=user_id)
-    if not user.photo.name:
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or not user.photo.name or (user.photo_small.name and user.photo_medium.name):
         return
     with default_storage.open(user.photo.name, "rb") as original, Image.open(original) as image:
         image = image.convert("RGB")

@@ -67,6 +67,11 @@ def note_delivered(*, author_id: int, public: bool, recipient_ids: Iterable[int]
     idlists.invalidate(names, using=using)
 
 
+def inboxes_changed(recipient_ids: Iterable[int], *, using: str | None = None) -> None:
+    """A note reached these inboxes, and only these lists changed (one batch of a fan-out)."""
+    idlists.invalidate([inbox(pk) for pk in recipient_ids], using=using)
+
+
 def reply_changed(*, note_id: int, recipient_ids: Iterable[int], using: str | None = None) -> None:
     idlists.invalidate([replies_of(note_id), *(home_replies(pk) for pk in recipient_ids)], using=using)
     counts_changed([note_id], using=using)

@@ -26,7 +26,7 @@ from django.http import Http404
 
 from accounts.models import Block, Fanship, FriendSet, User
 from accounts.selectors import are_friends, blocked_ids, friend_ids_all, is_blocked
-from notes import caching, files
+from notes import caching, files, tasks
 from notes.models import Delivery, Note, Reply, ReplyDelivery, Star
 from notes.selectors import visible_note
 from pownce import ratelimit
@@ -103,12 +103,16 @@ def _blocked_either_way(user: User) -> set[int]:
     return set(blocked_ids(user)) | set(Block.objects.filter(blocked=user).values_list("blocker_id", flat=True))
 
 
-def note_recipient_ids(note: Note) -> set[int]:
-    """Everyone whose inbox receives ``note``, the author included."""
+def note_recipient_ids(note: Note, *, after: int = 0, upto: int | None = None) -> set[int]:
+    """Everyone whose inbox receives ``note``, the author included; with ``after``/``upto``,
+    only the recipients whose id is in ``(after, upto]`` (one batch of a large fan-out)."""
     author = note.author
     if note.audience == Note.Audience.PUBLIC:
         # Every fanship towards the author: fans, and friends (who are fans both ways).
-        ids = set(Fanship.objects.filter(idol=author).values_list("fan_id", flat=True))
+        fanships = Fanship.objects.filter(idol=author, fan_id__gt=after)
+        if upto is not None:
+            fanships = fanships.filter(fan_id__lte=upto)
+        ids = set(fanships.values_list("fan_id", flat=True))
     elif note.audience == Note.Audience.FRIENDS:
         ids = set(friend_ids_all(author))
     elif note.audience == Note.Audience.SET:
@@ -116,17 +120,52 @@ def note_recipient_ids(note: Note) -> set[int]:
         ids = set(members) & set(friend_ids_all(author))
     else:
         ids = {note.recipient_id} if note.recipient_id else set()
-    return (ids - _blocked_either_way(author)) | {author.pk}
+    ids = (ids - _blocked_either_way(author)) | {author.pk}
+    return {pk for pk in ids if pk > after and (upto is None or pk <= upto)}
+
+
+def deliveries_write(note: Note, recipient_ids: list[int]) -> None:
+    """Put ``note`` in these inboxes. Idempotent: an inbox that already holds it is left alone
+    (the unique (recipient, note) index and INSERT IGNORE), so a batch may run any number of
+    times. Invalidates the inboxes after commit (bulk inserts send no signals)."""
+    with transaction.atomic():
+        Delivery.objects.bulk_create(
+            [Delivery(recipient_id=pk, note_id=note.pk) for pk in recipient_ids],
+            batch_size=DELIVERY_BATCH,
+            ignore_conflicts=True,
+        )
+        caching.inboxes_changed(recipient_ids)
+
+
+def fanout_batches(recipient_ids: list[int], size: int) -> list[tuple[int, int]]:
+    """Cut sorted recipient ids into keyset ranges ``(after, upto]`` of ``size`` ids each."""
+    bounds = []
+    after = 0
+    for start in range(0, len(recipient_ids), size):
+        upto = recipient_ids[min(start + size, len(recipient_ids)) - 1]
+        bounds.append((after, upto))
+        after = upto
+    return bounds
 
 
 def note_deliver(note: Note) -> int:
-    """Write the deliveries of a saved note; returns how many. Slow for big audiences, so it
-    stands alone, ready to run as a background task."""
-    recipients = sorted(note_recipient_ids(note))
-    Delivery.objects.bulk_create([Delivery(recipient_id=pk, note=note) for pk in recipients], batch_size=DELIVERY_BATCH)
-    # bulk_create sends no signals: the inboxes it changed are invalidated here.
-    caching.note_delivered(author_id=note.author_id, public=note.is_public, recipient_ids=recipients)
-    return len(recipients)
+    """Write the deliveries of a saved note; returns how many inboxes it goes to.
+
+    The author's own delivery is written here, in the request, so the author sees the note at
+    once whatever the queue is doing. An audience of up to FANOUT_INLINE_MAX others is
+    delivered here too; a larger one by ``notes.tasks.note_deliver_batch`` tasks of
+    FANOUT_BATCH_SIZE recipients each, queued in the same transaction as the note: they reach
+    the queue if and only if the note is committed.
+    """
+    others = sorted(note_recipient_ids(note) - {note.author_id})
+    inline = len(others) <= settings.FANOUT_INLINE_MAX
+    deliveries_write(note, [note.author_id, *others] if inline else [note.author_id])
+    # The author's sent list and the public lists.
+    caching.note_delivered(author_id=note.author_id, public=note.is_public, recipient_ids=[])
+    if not inline:
+        for after, upto in fanout_batches(others, settings.FANOUT_BATCH_SIZE):
+            tasks.note_deliver_batch.enqueue(note.pk, after, upto)
+    return len(others) + 1
 
 
 def note_create(
@@ -169,8 +208,8 @@ def note_create(
     with transaction.atomic():
         note.save()
         note_deliver(note)
-    if kind == Note.Kind.FILE:
-        files.thumbnail_create(note)
+    if kind == Note.Kind.FILE and files.is_inline(note):
+        tasks.note_thumbnail_make.enqueue(note.pk)
     return note
 
 

@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from notes import files
+
 register = template.Library()
 
 # Runs on already-escaped text, so a match can contain no quote, < or >; it stops before an
@@ -22,6 +24,13 @@ def linkify(text: str) -> SafeString:
     escaped = escape(text)
     linked = _URL.sub(lambda m: f'<a href="{m.group(0)}" rel="nofollow noopener">{m.group(0)}</a>', escaped)
     return mark_safe(linked)
+
+
+@register.filter
+def shows_picture(note) -> bool:
+    """The note's file is an image shown on its card: its thumbnail, or the image itself while
+    the thumbnail task has not run yet."""
+    return bool(note.thumbnail) or files.is_inline(note)
 
 
 @register.filter

@@ -17,10 +17,13 @@ def note_file(request, note_id: int, filename: str):
 
 
 def note_thumbnail(request, note_id: int):
+    """The note's thumbnail; until the thumbnail task has made it, the (checked) image itself."""
     note = visible_note(request.user, note_id)
-    if not note.thumbnail:
-        raise Http404("No thumbnail")
-    return files.thumbnail_response(note)
+    if note.thumbnail:
+        return files.thumbnail_response(note)
+    if note.kind == Note.Kind.FILE and note.file and files.is_inline(note):
+        return files.file_response(note)
+    raise Http404("No thumbnail")
 
 
 def note_event_ics(request, note_id: int):
