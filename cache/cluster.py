@@ -160,7 +160,7 @@ class MemcachedCluster:
 
     def _run(self, node: Node, operation: str, *args: Any, **kwargs: Any) -> tuple[bool, Any]:
         """Run one client call; (False, None) if the server could not be reached."""
-        stats.incr("round_trips")
+        stats.incr_many({"round_trips": 1, f"round_trips/{node.address}": 1})
         node.stats[operation] += 1
         try:
             return True, getattr(node.client, operation)(*args, **kwargs)

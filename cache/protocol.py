@@ -135,9 +135,7 @@ def read_through(keys: list[str], load: Loader, *, ttl: int | None = None) -> di
             tombstoned[key] = None
         else:
             missing.append(key)
-    stats.incr("hits", len(result))
-    stats.incr("misses", len(missing))
-    stats.incr("tombstone_hits", len(tombstoned))
+    _count_lookups(result, missing, tombstoned)
 
     won, lost = _take_leases(store, tombstoned, conf)
     unreachable = [key for key in keys if key in fetched.unreachable]
@@ -149,6 +147,31 @@ def read_through(keys: list[str], load: Loader, *, ttl: int | None = None) -> di
     if lost:
         result.update(_wait_for_lease_holders(store, lost, load, conf))
     return result
+
+
+_KINDS = {"o": "object", "l": "list", "v": "value"}
+
+
+def kind_of(key: str) -> str:
+    """What a key caches, for the counters: ``object:notes.note``, ``list:inbox``, ``value:note-counts``.
+
+    Every key is ``<o|l|v>:<version>:<kind>[:<rest>]`` (cache/objects.py, idlists.py, batch.py).
+    """
+    prefix, _, rest = key.partition(":")
+    kind = rest.partition(":")[2].partition(":")[0]
+    return f"{_KINDS.get(prefix, prefix)}:{kind}"
+
+
+def _count_lookups(hits: Iterable[str], misses: Iterable[str], tombstoned: Iterable[str]) -> None:
+    counts: dict[str, int] = {}
+    for name, keys in (("hits", hits), ("misses", misses), ("tombstone_hits", tombstoned)):
+        total = 0
+        for key in keys:
+            labelled = f"{name}/{kind_of(key)}"
+            counts[labelled] = counts.get(labelled, 0) + 1
+            total += 1
+        counts[name] = total
+    stats.incr_many(counts)
 
 
 def _take_leases(store, tombstoned: dict[str, Any], conf: Config) -> tuple[list[str], list[str]]:

@@ -3,6 +3,11 @@
 ``calls`` counts logical memcached operations (a multi-get is one call whatever servers it
 touches); ``round_trips`` counts requests to individual servers. Tests read them to assert the
 exact cost of a page; the metrics endpoint exports them.
+
+A few counters are also kept per label, named ``<counter>/<label>``: ``round_trips/<server
+address>``, and ``hits/<kind>``, ``misses/<kind>``, ``tombstone_hits/<kind>`` where ``kind``
+says what the key caches (:func:`cache.protocol.kind_of`: ``object:notes.note``,
+``list:inbox``, ``value:note-counts``). The unlabelled counter is always the total.
 """
 
 from __future__ import annotations
@@ -20,6 +25,12 @@ class Stats:
     def incr(self, name: str, amount: int = 1) -> None:
         with self._lock:
             self._counts[name] += amount
+
+    def incr_many(self, amounts: dict[str, int]) -> None:
+        with self._lock:
+            for name, amount in amounts.items():
+                if amount:
+                    self._counts[name] += amount
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:
