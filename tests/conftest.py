@@ -22,11 +22,20 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def web_stack(django_db_setup):
-    """Two gunicorn app servers and HAProxy (test profile) serving pytest's test database at
-    tests.stack.HAPROXY. Use with ``django_db(transaction=True)`` so they see the test's rows."""
-    stack("up", "web")
+    """Two gunicorn app servers, HAProxy and the task worker (test profile) serving pytest's
+    test database at tests.stack.HAPROXY. Use with ``django_db(transaction=True)`` so they see
+    the test's rows."""
+    stack("up", "web", "worker")
     yield
-    stack("down", "web")
+    stack("down", "web", "worker")
+
+
+@pytest.fixture(autouse=True)
+def tasks_run_at_once(settings):
+    """In-process tests run each task the moment it is enqueued (the immediate backend, as
+    `make run` does); the tests of the queue and the worker switch back to the database queue.
+    App servers started by the tests use the database queue and the test profile's worker."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
 @pytest.fixture(autouse=True)

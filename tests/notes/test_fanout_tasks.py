@@ -1,0 +1,209 @@
+"""A note to 5,000 fans is delivered by the task worker, in batches, exactly once.
+
+These tests use the real queue (django_tasks_db on the MariaDB primary) and the real worker
+process (`manage.py task_worker`), started against the test database: the request only queues
+the batches, the worker delivers them, a second run changes nothing, and a worker killed while
+a batch is stuck half-way leaves a task its restart finishes, with no duplicates.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import MySQLdb
+import pytest
+from django.db import connection
+from django.db.models import Count
+from django_tasks_db.models import DBTaskResult
+
+from accounts.models import Fanship, User
+from notes import services, tasks
+from notes.models import Delivery, Note
+from notes.selectors import home_stream
+from pownce import router, task_queue
+from tests.stack import ROOT, wait_until
+
+FANS = 5000
+WORKER_TIMEOUT = 60
+pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True, databases="__all__")]
+
+
+@pytest.fixture(autouse=True)
+def reads_on_primary():
+    """The worker writes on the primary; this test reads there too (no replica lag to wait for)."""
+    tokens = router.begin_request(pinned=True)
+    yield
+    router.end_request(tokens)
+
+
+@pytest.fixture
+def task_queue_backend(settings):
+    """Enqueued tasks go to the database queue (tests otherwise run them at once)."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.FANOUT_INLINE_MAX = 200
+    settings.FANOUT_BATCH_SIZE = 1000
+
+
+@pytest.fixture
+def star_with_fans(task_queue_backend) -> tuple[User, list[int]]:
+    star = User.objects.create_user(username="star", password="correct-horse-9")
+    User.objects.bulk_create([User(username=f"fan{i:04d}", password="!") for i in range(FANS)], batch_size=1000)
+    fan_ids = sorted(User.objects.filter(username__startswith="fan").values_list("pk", flat=True))
+    Fanship.objects.bulk_create([Fanship(fan_id=pk, idol=star) for pk in fan_ids], batch_size=1000)
+    return star, fan_ids
+
+
+def worker_env() -> dict[str, str]:
+    """The environment of a worker serving this test's database (pytest's test_… name)."""
+    name = connection.settings_dict["NAME"]
+    env = dict(os.environ, POWNCE_TASKS_BACKEND="django_tasks_db.DatabaseBackend")
+    for var in ("POWNCE_DB_PRIMARY", "POWNCE_DB_REPLICAS"):
+        env[var] = ",".join(f"{url.rsplit('/', 1)[0]}/{name}" for url in env[var].split(","))
+    return env
+
+
+class Worker:
+    """`manage.py task_worker` in a subprocess, with a worker id of its own."""
+
+    def __init__(self, log_path) -> None:
+        self.worker_id = f"test-worker-{os.getpid()}"
+        self.log_path = log_path
+
+    def start(self, *args: str) -> subprocess.Popen:
+        command = [sys.executable, "manage.py", "task_worker", "--worker-id", self.worker_id]
+        command += ["--interval", "0.1", "--no-startup-delay", *args]
+        with open(self.log_path, "ab") as log:
+            return subprocess.Popen(command, cwd=ROOT, env=worker_env(), stdout=log, stderr=subprocess.STDOUT)
+
+    def run_until_empty(self) -> float:
+        """Run a worker until the queue is empty (``--batch``); returns how long it took."""
+        started = time.monotonic()
+        process = self.start("--batch")
+        try:
+            returncode = process.wait(timeout=WORKER_TIMEOUT)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        assert returncode == 0, self.log()
+        return time.monotonic() - started
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+
+@pytest.fixture
+def worker(tmp_path) -> Worker:
+    return Worker(tmp_path / "worker.log")
+
+
+def deliveries(note: Note) -> dict[int, int]:
+    """``{recipient id: how many deliveries of note}``."""
+    rows = Delivery.objects.filter(note=note).values("recipient_id").annotate(n=Count("id"))
+    return {row["recipient_id"]: row["n"] for row in rows}
+
+
+def stream_note_ids(user: User) -> list[int]:
+    return [item.pk for item in home_stream(user).items if isinstance(item, Note)]
+
+
+def batch_args() -> list[list]:
+    return sorted(result.args_kwargs["args"] for result in DBTaskResult.objects.all())
+
+
+def test_a_note_to_5000_fans_is_queued_in_the_request_and_delivered_once_by_the_worker(
+    client, star_with_fans, worker
+):
+    star, fan_ids = star_with_fans
+    first_fan, last_fan = (User.objects.get(pk=pk) for pk in (fan_ids[0], fan_ids[-1]))
+    assert stream_note_ids(first_fan) == []  # the fan's inbox is now cached, empty
+
+    client.force_login(star)
+    started = time.monotonic()
+    response = client.post("/notes/new/", {"kind": "message", "audience": "public", "body": "Hello, fans!"})
+    request_seconds = time.monotonic() - started
+    assert response.status_code == 302
+    note = Note.objects.get(author=star)
+
+    # The request returned with only the author's delivery written, and five batches queued.
+    assert deliveries(note) == {star.pk: 1}
+    assert stream_note_ids(star) == [note.pk]
+    assert stream_note_ids(first_fan) == []
+    assert task_queue.queue_length() == 5
+    assert batch_args() == [[note.pk, a, b] for a, b in services.fanout_batches(fan_ids, 1000)]
+
+    worker_seconds = worker.run_until_empty()
+    delivered = deliveries(note)
+    assert len(delivered) == FANS + 1 and set(delivered.values()) == {1}
+    assert set(delivered) == {star.pk, *fan_ids}
+    assert task_queue.queue_figures() == {"READY": 0, "RUNNING": 0, "SUCCESSFUL": 5, "FAILED": 0}
+    # Each batch tombstoned the inboxes it wrote to: the fan's cached empty inbox is gone.
+    assert stream_note_ids(first_fan) == [note.pk] and stream_note_ids(last_fan) == [note.pk]
+    results = DBTaskResult.objects.all()
+    running = max(r.finished_at for r in results) - min(r.started_at for r in results)
+    print(
+        f"\n{FANS:,} fans: request {request_seconds * 1000:.0f} ms; 5 batches run in "
+        f"{running.total_seconds() * 1000:.0f} ms; worker process start to exit {worker_seconds:.2f} s"
+    )
+
+    # Running every batch again (queued again, then by the worker) changes nothing.
+    rows_before = set(Delivery.objects.filter(note=note).values_list("id", "recipient_id"))
+    for args in batch_args():
+        tasks.note_deliver_batch.enqueue(*args)
+    assert task_queue.queue_length() == 5
+    worker.run_until_empty()
+    assert set(Delivery.objects.filter(note=note).values_list("id", "recipient_id")) == rows_before
+    # …and so does running one in this process.
+    assert tasks.note_deliver_batch.call(*batch_args()[0]) == 1000
+    assert set(Delivery.objects.filter(note=note).values_list("id", "recipient_id")) == rows_before
+
+
+def test_a_worker_killed_half_way_is_restarted_and_completes_the_delivery_once(star_with_fans, worker):
+    star, fan_ids = star_with_fans
+    note = services.note_create(author=star, kind="message", audience="public", body="Hello, fans!")
+    assert task_queue.queue_length() == 5
+    stuck_fan = fan_ids[2500]  # in the third batch
+
+    # Another transaction holds an uncommitted delivery to one fan of the third batch: the
+    # worker's insert of that batch waits for it, half-way through the fan-out.
+    settings = connection.settings_dict
+    blocker = MySQLdb.connect(
+        host=settings["HOST"], port=int(settings["PORT"]), user=settings["USER"],
+        password=settings["PASSWORD"], database=settings["NAME"],
+    )
+    try:
+        blocker.autocommit(False)
+        with blocker.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {Delivery._meta.db_table} (recipient_id, note_id) VALUES (%s, %s)", (stuck_fan, note.pk)
+            )
+        process = worker.start()
+        try:
+            wait_until(
+                lambda: Delivery.objects.filter(note=note).count() == 1 + 2000
+                and DBTaskResult.objects.filter(status="RUNNING").count() == 1,
+                timeout=30,
+                message="two batches delivered and the third stuck",
+            )
+            time.sleep(0.3)  # still stuck: nothing more arrives while the lock is held
+            assert Delivery.objects.filter(note=note).count() == 1 + 2000
+        finally:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        stuck = DBTaskResult.objects.get(status="RUNNING")
+        assert stuck.args_kwargs["args"][1] < stuck_fan <= stuck.args_kwargs["args"][2]
+        assert stuck.worker_ids[-1] == worker.worker_id
+    finally:
+        blocker.rollback()
+        blocker.close()
+
+    # The dead worker's task is RUNNING for ever unless taken back: its restart does that.
+    worker.run_until_empty()
+    delivered = deliveries(note)
+    assert len(delivered) == FANS + 1 and set(delivered.values()) == {1}, worker.log()
+    assert "queued again 1 task(s)" in worker.log()
+    assert task_queue.queue_figures()["SUCCESSFUL"] == 5 and task_queue.queue_length() == 0
