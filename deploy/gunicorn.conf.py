@@ -1,7 +1,8 @@
 """gunicorn settings for one Pownce app server (deploy/stack.sh starts one per APP_PORTS entry).
 
 Everything that differs between instances comes from the environment the script sets:
-POWNCE_BIND, POWNCE_RUN_DIR (pid file, control socket, logs) and POWNCE_GUNICORN_WORKERS.
+POWNCE_BIND, POWNCE_RUN_DIR (pid file, control socket, logs), POWNCE_GUNICORN_WORKERS and
+PROMETHEUS_MULTIPROC_DIR (where every worker writes its metrics).
 """
 
 import os
@@ -30,3 +31,12 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 proc_name = f"pownce-{_name}"
 # HAProxy is the only client; trust its X-Forwarded-* headers.
 forwarded_allow_ips = "127.0.0.1"
+
+
+def child_exit(server, worker):
+    """A worker died (recycled after max_requests, or crashed): tell prometheus_client, so its
+    live gauges stop counting; its counters stay in the sum /metrics serves (pownce/metrics.py)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -83,6 +83,7 @@ POWNCE_MEMCACHED=$(memcached_list)
 POWNCE_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 POWNCE_VAR_DIR=$VAR
 POWNCE_MEDIA_ROOT=$VAR/media
+POWNCE_HAPROXY_STATS_URL=http://127.0.0.1:$HAPROXY_STATS_PORT/
 EOF
     local extra
     for extra in ${APP_EXTRA_ENV:-}; do echo "$extra"; done
@@ -193,6 +194,9 @@ start_apps() {
             set +a
             export POWNCE_BIND="127.0.0.1:$port" POWNCE_RUN_DIR="$RUN" POWNCE_SERVER_NAME="$name"
             export POWNCE_GUNICORN_WORKERS="$GUNICORN_WORKERS"
+            # Every worker writes its metrics here and /metrics sums them; a new server starts at 0.
+            export PROMETHEUS_MULTIPROC_DIR="$VAR/metrics/$name"
+            rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
             cd "$ROOT"
             "$ROOT/.venv/bin/gunicorn" -c deploy/gunicorn.conf.py --daemon
         )

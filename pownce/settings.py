@@ -102,6 +102,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: its request latency covers every other middleware (pownce/metrics.py).
+    "pownce.metrics.MetricsMiddleware",
     "pownce.middleware.ServerNameMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -230,6 +232,12 @@ FANOUT_BATCH_SIZE = int(env_float("POWNCE_FANOUT_BATCH_SIZE", 1000))
 # again (tasks are idempotent, so running one twice is harmless).
 TASK_ABANDONED_SECONDS = env_float("POWNCE_TASK_ABANDONED_SECONDS", 300)
 
+# --- Measure --------------------------------------------------------------------------------
+# /metrics (pownce/metrics.py) aggregates every gunicorn worker's counters when the environment
+# sets PROMETHEUS_MULTIPROC_DIR (deploy/stack.sh does, per app server). The status page in the
+# admin (pownce/admin_status.py) reads HAProxy's stats page here (its CSV is at <url>;csv).
+HAPROXY_STATS_URL = env_str("POWNCE_HAPROXY_STATS_URL")
+
 # --- Static and uploaded files --------------------------------------------------------------
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -265,8 +273,9 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 if HTTPS:
     SECURE_SSL_REDIRECT = True
-    # /healthz and /readyz are asked over plain HTTP by the load balancer.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    # /healthz and /readyz are asked over plain HTTP by the load balancer, /metrics by a local
+    # scraper.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(env_float("POWNCE_HSTS_SECONDS", 31536000))

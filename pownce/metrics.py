@@ -1,0 +1,198 @@
+"""``/metrics``: what this app server did, in Prometheus' text format.
+
+Under gunicorn each app server runs several worker processes; a scrape reaches one of them.
+With ``PROMETHEUS_MULTIPROC_DIR`` set (deploy/stack.sh gives each app server its own directory
+under ``var/<profile>/metrics/``, wiped when it starts) every worker writes its counters to
+memory-mapped files there and a scrape sums them all, so one scrape sees the whole server.
+gunicorn's ``child_exit`` hook (deploy/gunicorn.conf.py) tells the library a worker died.
+Without it (``make run``: one process) the process's own registry is served.
+
+Exported per request, by :class:`MetricsMiddleware`, for the cost of a few increments:
+
+* ``pownce_http_requests_total{view, method, status}`` and
+  ``pownce_http_request_duration_seconds{view, method}`` — ``view`` is the URL name the
+  resolver matched (``home``, ``admin:index`` …), ``unmatched`` for a 404 no route claimed;
+  ``status`` is the class (``2xx`` …);
+* ``pownce_sql_queries_total{alias}`` — SQL statements sent to each database alias;
+* ``pownce_cache_lookups_total{kind, result}`` — keys read through the cache protocol, by what
+  they hold (``object:notes.note``, ``list:inbox``, ``value:note-counts``) and whether they
+  were a ``hit``, a ``miss`` or a ``tombstone``;
+* ``pownce_memcached_round_trips_total{node}`` — requests sent to each memcached server;
+* ``pownce_cache_events_total{event}`` — the rest of :data:`cache.stats.stats` (calls, fills,
+  invalidations, leases won/lost, node failures …).
+
+Computed when scraped (one query on the primary, pownce/task_queue.py): ``pownce_task_queue_length``,
+``pownce_task_results{status}`` and ``pownce_task_failures`` (task rows FAILED since the last
+prune), and
+``pownce_replica_lag_seconds{alias}`` from this process's replica health.
+
+Only local scrapers (127.0.0.1 without ``X-Forwarded-For``: not through HAProxy) and staff see
+it; everyone else gets a 404.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from contextlib import ExitStack
+
+from django.conf import settings
+from django.db import connections
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views.decorators.cache import never_cache
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+
+from cache.stats import stats
+from pownce import status
+
+logger = logging.getLogger("pownce.metrics")
+
+REQUESTS = Counter("pownce_http_requests", "Requests served", ["view", "method", "status"])
+LATENCY = Histogram(
+    "pownce_http_request_duration_seconds",
+    "Time from the first middleware to the response, per view",
+    ["view", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+SQL_QUERIES = Counter("pownce_sql_queries", "SQL statements sent, per database alias", ["alias"])
+CACHE_LOOKUPS = Counter("pownce_cache_lookups", "Keys read through the cache protocol", ["kind", "result"])
+ROUND_TRIPS = Counter("pownce_memcached_round_trips", "Requests sent to each memcached server", ["node"])
+CACHE_EVENTS = Counter("pownce_cache_events", "What the cache layer did (cache/stats.py)", ["event"])
+
+METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+LOOKUP_RESULTS = {"hits": "hit", "misses": "miss", "tombstone_hits": "tombstone"}
+LOCAL_ADDRESSES = {"127.0.0.1", "::1"}
+
+
+class _CacheStatsExporter:
+    """Moves what :data:`cache.stats.stats` counted since the last export into the counters.
+
+    The cache layer knows nothing of Prometheus; its per-process counters are diffed against
+    what was exported already, so every increment is exported once, whichever thread made it.
+    """
+
+    def __init__(self) -> None:
+        self._exported: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def export(self) -> None:
+        current = stats.snapshot()
+        with self._lock:
+            for name, value in current.items():
+                delta = value - self._exported.get(name, 0)
+                self._exported[name] = value
+                if delta > 0:
+                    self._count(name, delta)
+
+    @staticmethod
+    def _count(name: str, delta: int) -> None:
+        counter, _, label = name.partition("/")
+        if label:
+            if counter == "round_trips":
+                ROUND_TRIPS.labels(node=label).inc(delta)
+            elif counter in LOOKUP_RESULTS:
+                CACHE_LOOKUPS.labels(kind=label, result=LOOKUP_RESULTS[counter]).inc(delta)
+        elif counter not in LOOKUP_RESULTS and counter != "round_trips":
+            CACHE_EVENTS.labels(event=counter).inc(delta)
+
+
+exporter = _CacheStatsExporter()
+
+
+def view_label(request: HttpRequest) -> str:
+    match = getattr(request, "resolver_match", None)
+    return match.view_name if match is not None else "unmatched"
+
+
+class MetricsMiddleware:
+    """Count and time every request per view; count its SQL per alias; export cache counters.
+
+    Installed first, so the time covers every other middleware. It sends nothing anywhere per
+    request: the counters are memory (memory-mapped files under gunicorn).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        queries: dict[str, int] = {}
+        with ExitStack() as wrappers:
+            for alias in connections:
+                wrappers.enter_context(connections[alias].execute_wrapper(_query_counter(queries, alias)))
+            response = self.get_response(request)
+        elapsed = time.perf_counter() - started
+        view = view_label(request)
+        method = request.method if request.method in METHODS else "other"
+        REQUESTS.labels(view=view, method=method, status=f"{response.status_code // 100}xx").inc()
+        LATENCY.labels(view=view, method=method).observe(elapsed)
+        for alias, count in queries.items():
+            SQL_QUERIES.labels(alias=alias).inc(count)
+        exporter.export()
+        return response
+
+
+def _query_counter(queries: dict[str, int], alias: str):
+    def count(execute, sql, params, many, context):
+        queries[alias] = queries.get(alias, 0) + 1
+        return execute(sql, params, many, context)
+
+    return count
+
+
+class ScrapeTimeCollector:
+    """Figures read when scraped rather than counted: the task queue and replica lag."""
+
+    def collect(self):
+        counts = status.task_counts()
+        if counts is not None:
+            queue = GaugeMetricFamily("pownce_task_queue_length", "Tasks waiting to run (django_tasks_db)")
+            queue.add_metric([], counts.get("READY", 0))
+            yield queue
+            failures = GaugeMetricFamily("pownce_task_failures", "Task results stored as failed")
+            failures.add_metric([], counts.get("FAILED", 0))
+            yield failures
+            results = GaugeMetricFamily("pownce_task_results", "Task results stored, per status", labels=["status"])
+            for name, count in sorted(counts.items()):
+                results.add_metric([name], count)
+            yield results
+        lag = GaugeMetricFamily(
+            "pownce_replica_lag_seconds", "Replica lag seen by this process (NaN: out of rotation)", labels=["alias"]
+        )
+        for alias in settings.REPLICA_ALIASES:
+            state = status.replica_state(alias)
+            lag.add_metric([alias], state.lag if state.lag is not None else float("nan"))
+        yield lag
+
+
+def allowed(request: HttpRequest) -> bool:
+    """A local scraper that did not come through HAProxy, or a staff member."""
+    local = request.META.get("REMOTE_ADDR") in LOCAL_ADDRESSES and "HTTP_X_FORWARDED_FOR" not in request.META
+    return local or (request.user.is_authenticated and request.user.is_staff)
+
+
+@never_cache
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    if not allowed(request):
+        raise Http404
+    exporter.export()
+    scrape_time = CollectorRegistry(auto_describe=True)
+    scrape_time.register(ScrapeTimeCollector())
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        workers = CollectorRegistry()
+        multiprocess.MultiProcessCollector(workers)
+        body = generate_latest(workers)
+    else:
+        body = generate_latest(REGISTRY)
+    return HttpResponse(body + generate_latest(scrape_time), content_type=CONTENT_TYPE_LATEST)
