@@ -6,6 +6,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from accounts import caching
+        from accounts import caching, counts
 
         caching.connect()
+        counts.connect()

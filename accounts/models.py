@@ -43,8 +43,14 @@ class User(AbstractUser):
     photo = models.ImageField(upload_to="photos/original/", blank=True)
     photo_small = models.ImageField(upload_to="photos/small/", blank=True)
     photo_medium = models.ImageField(upload_to="photos/medium/", blank=True)
+    # Set by moderators: a suspended person cannot log in, and their notes and profile are gone
+    # for every reader (the streams drop notes whose author is suspended when they load authors).
+    is_suspended = models.BooleanField("suspended", default=False, db_index=True)
 
     objects = PownceUserManager()
+
+    class Meta(AbstractUser.Meta):
+        permissions = [("suspend_user", "Can suspend and unsuspend people")]
 
     def __str__(self) -> str:
         return self.username
@@ -135,3 +141,25 @@ class FriendSet(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner}: {self.name}"
+
+
+class UserCounts(models.Model):
+    """A person's denormalized counts, in a small row of their own.
+
+    Kept apart from ``User`` so a new fan does not invalidate the user object every page reads.
+    ``friends``, ``fans`` and ``fan_of`` follow the fanship signals (accounts/counts.py),
+    ``notes`` follows the note signals (notes/counts.py); ``manage.py reconcile_counts``
+    recomputes all of them from the source tables.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, primary_key=True, related_name="counts")
+    notes = models.IntegerField(default=0)
+    friends = models.IntegerField(default=0)
+    fans = models.IntegerField(default=0)
+    fan_of = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "user counts"
+
+    def __str__(self) -> str:
+        return f"counts of user {self.user_id}"

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from accounts.caching import PEOPLE_LISTS, USERNAME_IDS, people_list, sets_list
-from accounts.models import Block, Fanship, FriendSet, User
+from accounts.caching import USERNAME_IDS, people_list, sets_list
+from accounts.counts import user_counts_from_source
+from accounts.models import Block, Fanship, FriendSet, User, UserCounts
 from accounts.usernames import USERNAME_RE
 from cache import idlists, objects
 from cache.batch import Batch
@@ -28,7 +29,7 @@ PENDING_REQUESTS_MAX = 500
 
 
 def user_by_username(username: str) -> User | None:
-    """The active user with this username in any letter case, or None.
+    """The active, unsuspended user with this username in any letter case, or None.
 
     Names of the usual shape go through the cache (name → id, then the user object); the user
     found must still carry that name, since a rename leaves the old name's entry behind until
@@ -41,9 +42,9 @@ def user_by_username(username: str) -> User | None:
         found = batch.values(USERNAME_IDS, [name], _user_ids_by_name)
         batch.run()
         user = objects.get(User, found.result[name]) if name in found.result else None
-        if user is not None and user.username.lower() == name and user.is_active:
-            return user
-    return User.objects.filter(username__iexact=username, is_active=True).order_by("pk").first()
+        if user is not None and user.username.lower() == name:
+            return user if user.is_active and not user.is_suspended else None
+    return User.objects.filter(username__iexact=username, is_active=True, is_suspended=False).order_by("pk").first()
 
 
 def _user_ids_by_name(names: list[str], using: str | None) -> dict[str, int]:
@@ -184,29 +185,33 @@ class PeopleCounts:
     fans: int
     fan_of: int
     pending: int = 0
+    notes: int = 0
 
 
-def people_counts(user: User) -> PeopleCounts:
-    """How many friends, fans (not friends) and fan-of (not friends back) ``user`` has.
-
-    From the cached lists when none of them is cut at the cap; otherwise counted in SQL."""
-    lists = _cached_lists(user, PEOPLE_LISTS)
-    if all(len(ids) < idlists.cap() for ids in lists.values()):
-        return PeopleCounts(*(len(lists[kind]) for kind in PEOPLE_LISTS))
-    # One pass over each direction: a fanship out is a friendship when the idol added back.
-    out = Fanship.objects.filter(fan=user).aggregate(
-        total=Count("pk"), mutual=Count("pk", filter=Q(_mutual("idol", user)))
+def people_counts(user: User, *, pending: bool = True) -> PeopleCounts:
+    """How many friends, fans (not friends), fan-of (not friends back) and notes ``user`` has,
+    from the denormalized ``UserCounts`` row in the object cache (accounts/counts.py); with
+    ``pending``, also their open friend requests (from the cached list) — in one cache call."""
+    batch = Batch()
+    stored = batch.objects(UserCounts, [user.pk])
+    waiting = batch.list(people_list("pending", user.pk), _loader("pending", user)) if pending else None
+    batch.run()
+    row = stored.result.get(user.pk)
+    # A person written by a bulk insert has no row until reconcile_counts: count from the source.
+    values = (
+        {name: getattr(row, name) for name in ("friends", "fans", "fan_of", "notes")}
+        if row is not None
+        else user_counts_from_source([user.pk], None).get(user.pk, {})
     )
-    incoming = Fanship.objects.filter(idol=user).aggregate(
-        total=Count("pk"),
-        pending=Count("pk", filter=Q(ignored=False) & ~Q(_back_to(user, "fan"))),
-    )
-    friends = out["mutual"]
+    requests = 0
+    if waiting is not None:
+        requests = len(waiting.result) if len(waiting.result) < idlists.cap() else pending_request_count(user)
     return PeopleCounts(
-        friends=friends,
-        fans=incoming["total"] - friends,
-        fan_of=out["total"] - friends,
-        pending=incoming["pending"],
+        friends=values.get("friends", 0),
+        fans=values.get("fans", 0),
+        fan_of=values.get("fan_of", 0),
+        pending=requests,
+        notes=values.get("notes", 0),
     )
 
 
@@ -290,7 +295,7 @@ def profile_summary(viewer: User, profile_user: User) -> ProfileSummary:
     return ProfileSummary(
         profile_user=profile_user,
         relationship=relationship(viewer, profile_user),
-        counts=people_counts(profile_user),
+        counts=people_counts(profile_user, pending=viewer.pk == profile_user.pk),
     )
 
 

@@ -6,6 +6,7 @@ class NotesConfig(AppConfig):
     verbose_name = "Notes"
 
     def ready(self) -> None:
-        from notes import caching
+        from notes import caching, counts
 
         caching.connect()
+        counts.connect()

@@ -11,8 +11,8 @@ ID lists (cache/idlists.py), newest first:
 * ``replies:<note>`` — a note's replies;
 * ``stars:<user>`` — notes the user starred (the "starred" mark on each card).
 
-Values (cache/batch.py): ``note-counts:<note>`` — (replies, stars), kept apart from the note so
-a star does not invalidate the note everyone reads.
+Reply and star counts are ``NoteCounts`` objects (notes/counts.py), kept apart from the note so
+a star does not invalidate the note everyone reads; their signals invalidate them.
 
 Writes that send no signals (bulk inserts of deliveries, ``update()``) call these functions
 explicitly from notes/services.py; blocks change what an inbox may show, so they invalidate
@@ -27,9 +27,6 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 
 from cache import idlists, objects
-from cache.batch import invalidate_values
-
-COUNTS = "note-counts"
 
 
 def inbox(user_id: int) -> str:
@@ -74,16 +71,10 @@ def inboxes_changed(recipient_ids: Iterable[int], *, using: str | None = None) -
 
 def reply_changed(*, note_id: int, recipient_ids: Iterable[int], using: str | None = None) -> None:
     idlists.invalidate([replies_of(note_id), *(home_replies(pk) for pk in recipient_ids)], using=using)
-    counts_changed([note_id], using=using)
 
 
 def star_changed(*, note_id: int, user_id: int, using: str | None = None) -> None:
     idlists.invalidate([stars_of(user_id)], using=using)
-    counts_changed([note_id], using=using)
-
-
-def counts_changed(note_ids: Iterable[int], *, using: str | None = None) -> None:
-    invalidate_values(COUNTS, note_ids, using=using)
 
 
 def note_rows_changed(note_ids: Iterable[Any], *, using: str | None = None) -> None:

@@ -115,10 +115,14 @@ class Note(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created = models.DateTimeField(default=timezone.now)
+    # Hidden by a moderator: gone from every stream, page and download for everyone (the
+    # readers drop hidden notes when they load note objects; see notes/selectors.py).
+    is_hidden = models.BooleanField("hidden", default=False)
 
     objects = NoteQuerySet.as_manager()
 
     class Meta:
+        permissions = [("hide_note", "Can hide and unhide notes")]
         indexes = [
             models.Index(fields=["audience", "id"], name="note_audience_id"),
             models.Index(fields=["author", "id"], name="note_author_id"),
@@ -220,3 +224,61 @@ class Star(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.user_id} ★ note {self.note_id}"
+
+
+class NoteCounts(models.Model):
+    """A note's denormalized reply and star counts, in a small row of their own.
+
+    Kept apart from ``Note`` so that a star does not invalidate the note object every reader
+    loads. Updated by the reply and star signals (notes/counts.py) with ``F()`` expressions;
+    ``manage.py reconcile_counts`` recomputes them from the source tables.
+    """
+
+    note = models.OneToOneField(Note, on_delete=models.CASCADE, primary_key=True, related_name="counts")
+    replies = models.IntegerField(default=0)
+    stars = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "note counts"
+
+    def __str__(self) -> str:
+        return f"counts of note {self.note_id}"
+
+
+class ReportQuerySet(models.QuerySet):
+    def open(self) -> ReportQuerySet:
+        return self.filter(is_open=True)
+
+
+class Report(models.Model):
+    """``reporter`` asked the moderators to look at ``note``, saying why.
+
+    ``is_open`` is True while the report waits for a moderator and NULL once resolved: the
+    unique index on (note, reporter, is_open) then allows one open report per person and note
+    and any number of resolved ones (NULLs never collide), on MySQL and SQLite alike.
+    """
+
+    note = models.ForeignKey(Note, on_delete=models.SET_NULL, null=True, blank=True, related_name="reports")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.TextField(max_length=500)
+    created = models.DateTimeField(default=timezone.now)
+    is_open = models.BooleanField(null=True, default=True, editable=False)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReportQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["note", "reporter", "is_open"], name="report_one_open_per_reporter")
+        ]
+        indexes = [models.Index(fields=["is_open", "id"], name="report_open_id")]
+
+    def __str__(self) -> str:
+        return f"report #{self.pk} on note {self.note_id}"
+
+    @property
+    def status(self) -> str:
+        return "open" if self.is_open else "resolved"

@@ -6,12 +6,17 @@ Every stream is built in steps, each ONE cache call (cache/batch.py) whatever it
    list (``before`` an id, never OFFSET); pages older than the cached list holds come from the
    database by the ``*_note_ids(...)`` / ``*_reply_ids(...)`` queries below, which are also
    what fills the lists;
-2. the objects for those ids — notes, replies — and their reply/star counts;
+2. the objects for those ids — notes, replies — and their ``NoteCounts`` rows;
 3. what the objects point at: authors, recipients, the notes replies answer.
+
+Moderation reaches every reader at once through the objects, not the lists: hiding a note
+invalidates that note's object and suspending someone invalidates their user object, and every
+read drops hidden notes and what suspended people wrote when it loads those objects
+(:func:`is_shown`). The cached lists keep the ids, so unhiding and unsuspending cost nothing more.
 
 So a warm home stream costs three cache calls and no SQL (the logged-in user is a fourth).
 
-Visibility is decided by ``Note.objects.visible_to(viewer)`` alone: the cached lists are filled
+Visibility is decided by ``Note.objects.visible_to(viewer)`` (and :func:`is_shown`): the cached lists are filled
 with it, and ``visible_note`` (note page, file and ``.ics`` downloads, every write that starts
 from a note the viewer was shown) answers from the cache only when the cached lists say the
 note is public, the viewer's own, or in the viewer's inbox, and asks that query otherwise.
@@ -22,14 +27,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Count
 from django.http import Http404
 
 from accounts.models import FriendSet, User
 from accounts.selectors import AudienceOptions, AudienceReads
 from cache import Batch, idlists, objects
 from notes import caching
-from notes.models import Note, Reply, ReplyDelivery, Star
+from notes.models import Note, NoteCounts, Reply, ReplyDelivery, Star
 
 PAGE_SIZE = 20
 # The most replies shown under one note; a longer thread shows its newest ones.
@@ -57,16 +61,18 @@ class Page:
     has_more: bool = False
     before: int | None = None
     before_reply: int | None = None
-    counts: dict[int, NoteCounts] = field(default_factory=dict)
+    counts: dict[int, CardCounts] = field(default_factory=dict)
 
     @property
-    def entries(self) -> list[tuple[Note | Reply, NoteCounts | None]]:
+    def entries(self) -> list[tuple[Note | Reply, CardCounts | None]]:
         """Each item with its counts (notes) or None (replies), for the templates."""
         return [(item, self.counts.get(item.pk) if isinstance(item, Note) else None) for item in self.items]
 
 
 @dataclass
-class NoteCounts:
+class CardCounts:
+    """What a note's card shows besides the note: its counts, and whether the reader starred it."""
+
     replies: int = 0
     stars: int = 0
     starred: bool = False
@@ -85,12 +91,30 @@ def visible_note(viewer, note_id: int) -> Note:
     if not isinstance(note_id, int) or not 0 < note_id < 2**63:
         raise Http404("No such note")
     note = objects.get(Note, note_id)
-    if note is not None and not _visible_from_cache(viewer, note):
+    if note is not None and not note.is_hidden and not _visible_from_cache(viewer, note):
         note = Note.objects.visible_to(viewer).filter(pk=note_id).first()
-    if note is None:
+    if note is None or note.is_hidden:
         raise Http404("No such note")
     _attach_related([note], [])
+    if not is_shown(note):
+        raise Http404("No such note")
     return note
+
+
+def is_shown(item: Note | Reply) -> bool:
+    """Whether a loaded note or reply (with what it points at attached) may be shown at all: its
+    author exists and is not suspended, and a note is not hidden by a moderator. A reply also
+    goes with the note it answers, when that note is known."""
+    author = item.author
+    if author is None or author.is_suspended:
+        return False
+    if isinstance(item, Note):
+        return not item.is_hidden
+    note = item._state.fields_cache.get("note")
+    note_author = item._state.fields_cache.get("note_author")
+    if note_author is not None and note_author.is_suspended:
+        return False
+    return note is None or not note.is_hidden
 
 
 def _visible_from_cache(viewer, note: Note) -> bool:
@@ -138,9 +162,11 @@ def home_reply_ids(
     user: User, *, before: int | None = None, limit: int = PAGE_SIZE, using: str | None = None
 ) -> list[int]:
     """Replies on notes ``user`` wrote or replied to, that they may still see."""
-    replies = Reply.objects.using(using).filter(
-        pk__in=ReplyDelivery.objects.filter(recipient=user).values("reply")
-    ).on_notes_visible_to(user)
+    replies = (
+        Reply.objects.using(using)
+        .filter(pk__in=ReplyDelivery.objects.filter(recipient=user).values("reply"))
+        .on_notes_visible_to(user)
+    )
     return list(replies.before(before).newest_first().values_list("pk", flat=True)[:limit])
 
 
@@ -193,39 +219,29 @@ def notes_by_id(ids: list[int]) -> list[Note]:
     """Notes for ``ids`` in that order, with what they point at; missing ids are skipped."""
     notes = objects.ordered(Note, ids)
     _attach_related(notes, [])
-    return [note for note in notes if note.author is not None]
+    return [note for note in notes if is_shown(note)]
 
 
 def replies_by_id(ids: list[int]) -> list[Reply]:
     replies = objects.ordered(Reply, ids)
     _attach_related([], replies)
-    return [reply for reply in replies if reply.author is not None]
+    return [reply for reply in replies if is_shown(reply)]
 
 
-def _load_counts(note_ids: list[int], using: str | None) -> dict[int, tuple[int, int]]:
-    """(replies, stars) per note, two grouped queries."""
-    counts = dict.fromkeys(note_ids, (0, 0))
-    replies = Reply.objects.using(using).filter(note__in=note_ids).values("note").annotate(n=Count("pk")).order_by()
-    for row in replies:
-        counts[row["note"]] = (row["n"], 0)
-    stars = Star.objects.using(using).filter(note__in=note_ids).values("note").annotate(n=Count("pk")).order_by()
-    for row in stars:
-        counts[row["note"]] = (counts[row["note"]][0], row["n"])
-    return counts
-
-
-def _counts(found: dict[int, tuple[int, int]], note_ids: list[int], starred: set[int]) -> dict[int, NoteCounts]:
+def _counts(found: dict[int, NoteCounts], note_ids: list[int], starred: set[int]) -> dict[int, CardCounts]:
+    """Cards' counts from the ``NoteCounts`` rows (a note without one yet shows zeros)."""
+    empty = NoteCounts()
     return {
-        pk: NoteCounts(replies=found.get(pk, (0, 0))[0], stars=found.get(pk, (0, 0))[1], starred=pk in starred)
+        pk: CardCounts(replies=found.get(pk, empty).replies, stars=found.get(pk, empty).stars, starred=pk in starred)
         for pk in note_ids
     }
 
 
-def note_counts(note_ids: Iterable[int], viewer) -> dict[int, NoteCounts]:
+def note_counts(note_ids: Iterable[int], viewer) -> dict[int, CardCounts]:
     """Reply and star counts, kept out of the note objects because they change all the time."""
     note_ids = list(note_ids)
     batch = Batch()
-    counts = batch.values(caching.COUNTS, note_ids, _load_counts)
+    counts = batch.objects(NoteCounts, note_ids)
     stars = batch.list(caching.stars_of(viewer.pk), _stars_loader(viewer)) if _signed_in(viewer) else None
     batch.run()
     return _counts(counts.result, note_ids, set(stars.result) if stars else set())
@@ -269,11 +285,11 @@ def _note_page(first: Batch, note_ids_of, viewer, before: int | None) -> Page:
     ids = note_ids_of()
     second = Batch()
     notes = second.objects(Note, ids)
-    counts = second.values(caching.COUNTS, ids, _load_counts)
+    counts = second.objects(NoteCounts, ids)
     second.run()
     loaded = _loaded(notes.result, ids)
     _attach_related(loaded, [])
-    loaded = [note for note in loaded if note.author is not None]
+    loaded = [note for note in loaded if is_shown(note)]
     shown = loaded[:PAGE_SIZE]
     more = len(ids) > PAGE_SIZE
     return Page(
@@ -364,13 +380,13 @@ def home_page(user: User, *, show: str = "all", before: int | None = None, befor
     audience.second(second)
     notes = second.objects(Note, note_ids)
     replies = second.objects(Reply, reply_ids)
-    counts = second.values(caching.COUNTS, note_ids, _load_counts)
+    counts = second.objects(NoteCounts, note_ids)
     second.run()
     loaded_notes = _loaded(notes.result, note_ids)
     loaded_replies = _loaded(replies.result, reply_ids)
     _attach_related(loaded_notes, loaded_replies, known_notes=notes.result)
-    loaded_notes = [note for note in loaded_notes if note.author is not None]
-    loaded_replies = [reply for reply in loaded_replies if reply.author is not None]
+    loaded_notes = [note for note in loaded_notes if is_shown(note)]
+    loaded_replies = [reply for reply in loaded_replies if is_shown(reply)]
 
     merged = sorted(loaded_notes + loaded_replies, key=_newest, reverse=True)
     shown = merged[:PAGE_SIZE]
@@ -396,14 +412,14 @@ def home_stream(user: User, *, show: str = "all", before: int | None = None, bef
 class NotePage:
     note: Note
     replies: list[Reply]
-    counts: NoteCounts
+    counts: CardCounts
 
 
 def note_with_replies(viewer, note_id: int) -> NotePage:
     note = visible_note(viewer, note_id)
     first = Batch()
     reply_list = first.list(caching.replies_of(note.pk), lambda using, limit: _reply_ids_newest(note, limit, using))
-    counts = first.values(caching.COUNTS, [note.pk], _load_counts)
+    counts = first.objects(NoteCounts, [note.pk])
     stars = first.list(caching.stars_of(viewer.pk), _stars_loader(viewer)) if _signed_in(viewer) else None
     first.run()
     ids = list(reversed(reply_list.result[:REPLIES_SHOWN]))
@@ -414,7 +430,7 @@ def note_with_replies(viewer, note_id: int) -> NotePage:
     _attach_related([], loaded, known_notes={note.pk: note})
     return NotePage(
         note=note,
-        replies=[reply for reply in loaded if reply.author is not None],
+        replies=[reply for reply in loaded if is_shown(reply)],
         counts=_counts(counts.result, [note.pk], set(stars.result) if stars else set())[note.pk],
     )
 
