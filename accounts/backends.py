@@ -11,7 +11,12 @@ from cache import objects
 class CachedModelBackend(ModelBackend):
     """Django's ModelBackend, except that ``get_user`` (run on every request with a session)
     reads the user from the object cache. A save of the user (password change, suspension,
-    last_login) invalidates that entry, so the session check sees the change at once."""
+    last_login) invalidates that entry, so the session check sees the change at once.
+
+    A suspended person cannot log in, and a session they already have no longer resolves."""
+
+    def user_can_authenticate(self, user) -> bool:
+        return super().user_can_authenticate(user) and not getattr(user, "is_suspended", False)
 
     def get_user(self, user_id):
         try:

@@ -88,3 +88,11 @@ class ForwardForm(AudienceMixin, forms.Form):
 
 class ReplyForm(forms.Form):
     body = forms.CharField(label="Reply", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReportForm(forms.Form):
+    reason = forms.CharField(
+        label="What is wrong with this note?",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": 500, "placeholder": "Spam, abuse, someone else's work…"}),
+    )

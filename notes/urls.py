@@ -12,6 +12,7 @@ urlpatterns = [
     path("notes/<int:note_id>/star/", notes.star_add, name="star_add"),
     path("notes/<int:note_id>/unstar/", notes.star_remove, name="star_remove"),
     path("notes/<int:note_id>/delete/", notes.note_delete, name="note_delete"),
+    path("notes/<int:note_id>/report/", notes.note_report, name="note_report"),
     path("notes/<int:note_id>/file/<path:filename>", downloads.note_file, name="note_file"),
     path("notes/<int:note_id>/thumbnail.jpg", downloads.note_thumbnail, name="note_thumbnail"),
     path("notes/<int:note_id>/event.ics", downloads.note_event_ics, name="note_event_ics"),

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from notes import selectors, services
-from notes.forms import ForwardForm, NoteForm, ReplyForm
+from notes import moderation, selectors, services
+from notes.forms import ForwardForm, NoteForm, ReplyForm, ReportForm
 from notes.models import Note
 
 
@@ -27,6 +27,8 @@ def _note_page(request, note_id: int, *, status: int = 200, **forms):
     context = {"page": page, "note": page.note}
     if request.user.is_authenticated:
         context["reply_form"] = forms.get("reply_form") or ReplyForm()
+        if page.note.author_id != request.user.pk:
+            context["report_form"] = forms.get("report_form") or ReportForm()
         if forms.get("forward_form"):
             context["forward_form"] = forms["forward_form"]
         elif page.note.is_public or page.note.author_id == request.user.pk:
@@ -130,3 +132,20 @@ def note_delete(request, note_id: int):
     services.note_delete(user=request.user, note_id=note_id)
     messages.success(request, "Your note was deleted.")
     return redirect("home")
+
+
+@require_POST
+def note_report(request, note_id: int):
+    """A reader asks the moderators to look at a note (notes/moderation.py)."""
+    if response := _visible_for_post(request, note_id):
+        return response
+    form = ReportForm(request.POST)
+    if form.is_valid():
+        try:
+            moderation.report_create(reporter=request.user, note_id=note_id, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Thank you: a moderator will look at this note.")
+            return redirect("note_detail", note_id)
+    return _note_page(request, note_id, status=400, report_form=form)

@@ -1,0 +1,127 @@
+"""Notes and replies in the admin: read-only, searchable, with the moderation actions.
+
+Content is never edited here: a note is hidden, unhidden or deleted, its author suspended. The
+big tables skip the full ``COUNT(*)`` of the change list."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from notes.admin.moderating import Moderating
+from notes.models import Note, NoteCounts, Reply, Report
+
+
+def note_text(note: Note, length: int = 80) -> str:
+    """The note's content in one line: its title (link, file or event name, or message)."""
+    text = note.title
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+class ReportInline(admin.TabularInline):
+    model = Report
+    fields = ("reporter", "reason", "created", "status", "resolved_by", "resolved_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = "reports on this note"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="status")
+    def status(self, report: Report) -> str:
+        return report.status
+
+
+@admin.register(Note)
+class NoteAdmin(Moderating):
+    list_display = ("id", "author", "kind", "audience", "text", "is_hidden", "created")
+    list_display_links = ("id", "text")
+    list_filter = ("is_hidden", "kind", "audience", "author__is_suspended", "created")
+    list_select_related = ("author",)
+    search_fields = ("=id", "author__username", "body", "url", "event_name", "file_name")
+    show_full_result_count = False
+    fields = (
+        "author",
+        "kind",
+        "audience",
+        "friend_set",
+        "recipient",
+        "body",
+        "url",
+        "file_name",
+        "file_size",
+        "event_name",
+        "event_place",
+        "event_start",
+        "forwarded_from",
+        "created",
+        "is_hidden",
+        "counts",
+        "page",
+    )
+    readonly_fields = fields
+    inlines = [ReportInline]
+    actions = ["hide_notes", "unhide_notes", "suspend_authors", "unsuspend_authors"]
+    moderation_buttons = (
+        ("hide_notes", "Hide this note"),
+        ("unhide_notes", "Unhide this note"),
+        ("suspend_authors", "Suspend its author"),
+        ("unsuspend_authors", "Unsuspend its author"),
+    )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="text")
+    def text(self, note: Note) -> str:
+        return note_text(note)
+
+    @admin.display(description="replies and stars")
+    def counts(self, note: Note) -> str:
+        row = NoteCounts.objects.filter(note=note).first()
+        return f"{row.replies} replies, {row.stars} stars" if row else "not counted yet (run reconcile_counts)"
+
+    @admin.display(description="on the site")
+    def page(self, note: Note) -> str:
+        url = reverse("note_detail", args=[note.pk])
+        return format_html('<a href="{}">{}</a>', url, url)
+
+    @admin.action(description="Hide the selected notes", permissions=["hide"])
+    def hide_notes(self, request, queryset) -> None:
+        self.done(request, "Notes hidden", self.hide(request, queryset, hidden=True))
+
+    @admin.action(description="Unhide the selected notes", permissions=["hide"])
+    def unhide_notes(self, request, queryset) -> None:
+        self.done(request, "Notes unhidden", self.hide(request, queryset, hidden=False))
+
+    @admin.action(description="Suspend the authors of the selected notes", permissions=["suspend"])
+    def suspend_authors(self, request, queryset) -> None:
+        authors = {note.author_id: note.author for note in queryset.select_related("author")}
+        self.done(request, "People suspended", self.suspend(request, authors.values(), suspended=True))
+
+    @admin.action(description="Unsuspend the authors of the selected notes", permissions=["suspend"])
+    def unsuspend_authors(self, request, queryset) -> None:
+        authors = {note.author_id: note.author for note in queryset.select_related("author")}
+        self.done(request, "People unsuspended", self.suspend(request, authors.values(), suspended=False))
+
+
+@admin.register(Reply)
+class ReplyAdmin(admin.ModelAdmin):
+    list_display = ("id", "note", "author", "text", "created")
+    list_filter = ("author__is_suspended", "created")
+    list_select_related = ("author",)
+    search_fields = ("=id", "=note__id", "author__username", "body")
+    show_full_result_count = False
+    fields = ("note", "author", "note_author", "body", "created")
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="text")
+    def text(self, reply: Reply) -> str:
+        return reply.body if len(reply.body) <= 80 else reply.body[:79] + "…"
