@@ -14,6 +14,9 @@
 # InnoDB's buffer pool (INNODB_BUFFER_POOL, 256M by default).
 # Every command is idempotent: `up` leaves running components alone, `down` stops only the
 # processes whose pid files it wrote.
+# The app component also runs the status page's sampler (`manage.py sample_status`, every
+# STATUS_SAMPLE_SECONDS, 15 by default) and gives each app server its own, freshly emptied,
+# PROMETHEUS_MULTIPROC_DIR under var/PROFILE/metrics/ (see pownce/metrics.py).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -230,6 +233,21 @@ start_worker() {
     say worker "started (pid $(cat "$RUN/worker.pid"), log $LOG/worker.log)"
 }
 
+# The status page's sampler: the last hour of load, databases, memcached, Redis, queue, HAProxy.
+start_sampler() {
+    if pid_alive "$RUN/sampler.pid"; then say sampler "already running (pid $(cat "$RUN/sampler.pid"))"; return; fi
+    (
+        set -a
+        # shellcheck source=/dev/null
+        . <(app_env)
+        set +a
+        cd "$ROOT"
+        setsid "$PY" manage.py sample_status --every "${STATUS_SAMPLE_SECONDS:-15}" < /dev/null >> "$LOG/sampler.log" 2>&1 &
+        echo $! > "$RUN/sampler.pid"
+    )
+    say sampler "started (pid $(cat "$RUN/sampler.pid"), every ${STATUS_SAMPLE_SECONDS:-15}s, log $LOG/sampler.log)"
+}
+
 haproxy_env() {
     set -- $APP_PORTS
     export POWNCE_RUN_DIR="$RUN" HAPROXY_PORT HAPROXY_STATS_PORT APP1_PORT=$1 APP2_PORT=$2
@@ -273,7 +291,7 @@ up() {
             memcached) start_memcached ;;
             redis) start_redis ;;
             # The test profile's app servers serve the database pytest creates and migrates.
-            app) [ "$PROFILE" != test ] && migrate && migrated=1; start_apps ;;
+            app) [ "$PROFILE" != test ] && migrate && migrated=1; start_apps; start_sampler ;;
             haproxy) start_haproxy ;;
             worker) [ "$PROFILE" != test ] && [ $migrated = 0 ] && migrate; start_worker ;;
         esac
@@ -288,7 +306,7 @@ down() {
         case $c in
             worker) stop_pidfile "$RUN/worker.pid" worker ;;
             haproxy) stop_pidfile "$RUN/haproxy.pid" haproxy ;;
-            app) i2=0; for port in $APP_PORTS; do i2=$((i2 + 1)); stop_pidfile "$RUN/app$i2.pid" "app$i2"; done ;;
+            app) i2=0; for port in $APP_PORTS; do i2=$((i2 + 1)); stop_pidfile "$RUN/app$i2.pid" "app$i2"; done; stop_pidfile "$RUN/sampler.pid" sampler ;;
             redis) stop_pidfile "$RUN/redis.pid" redis ;;
             memcached) for port in $MEMCACHED_PORTS; do stop_pidfile "$RUN/memcached-$port.pid" memcached; done ;;
             replica) stop_pidfile "$RUN/replica.pid" replica ;;
@@ -307,6 +325,8 @@ status() {
     show redis "$RUN/redis.pid" "$REDIS_PORT"
     for port in $APP_PORTS; do i=$((i + 1)); show "app$i" "$RUN/app$i.pid" "$port"; done
     show haproxy "$RUN/haproxy.pid" "$HAPROXY_PORT" "stats http://127.0.0.1:$HAPROXY_STATS_PORT/"
+    if pid_alive "$RUN/sampler.pid"; then state="up  pid $(cat "$RUN/sampler.pid")"; else state="DOWN"; fi
+    say sampler "$state  log $LOG/sampler.log"
     if pid_alive "$RUN/worker.pid"; then state="up  pid $(cat "$RUN/worker.pid")"; else state="DOWN"; fi
     say worker "$state  log $LOG/worker.log"
 }

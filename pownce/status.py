@@ -60,6 +60,7 @@ def read_host() -> dict[str, Any]:
     load = Path("/proc/loadavg").read_text().split()[:3]
     cpu_line = Path("/proc/stat").read_text().splitlines()[0].split()
     return {
+        "name": os.uname().nodename,
         "load": [float(value) for value in load],
         "cpus": os.cpu_count() or 1,
         # user nice system idle iowait irq softirq steal, in clock ticks since boot
@@ -202,7 +203,7 @@ def read_haproxy() -> dict[str, Any]:
         figures = {name: row.get(name, "") for name in HAPROXY_FIELDS}
         for name in ("scur", "stot", "rate", "hrsp_5xx", "rtime", "lastchg"):
             figures[name] = int(figures[name]) if figures[name].isdigit() else None
-        servers[row["svname"]] = figures
+        servers["all (backend)" if row["svname"] == "BACKEND" else row["svname"]] = figures
     return servers
 
 

@@ -2,12 +2,13 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from pownce import health, metrics
+from pownce import admin_status, health, metrics
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
+    path("admin/status/", admin_status.view, name="admin_status"),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     path("", include("notes.urls")),
