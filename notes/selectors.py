@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from django.http import Http404
 
 from accounts.models import FriendSet, User
-from accounts.selectors import AudienceOptions, AudienceReads
 from cache import Batch, idlists, objects
 from notes import caching
 from notes.models import Note, NoteCounts, Reply, ReplyDelivery, Star
@@ -95,7 +94,7 @@ def visible_note(viewer, note_id: int) -> Note:
         note = Note.objects.visible_to(viewer).filter(pk=note_id).first()
     if note is None or note.is_hidden:
         raise Http404("No such note")
-    _attach_related([note], [])
+    attach_related([note], [])
     if not is_shown(note):
         raise Http404("No such note")
     return note
@@ -124,7 +123,7 @@ def _visible_from_cache(viewer, note: Note) -> bool:
         return False
     if note.author_id == viewer.pk:
         return True
-    return note.pk in idlists.get(caching.inbox(viewer.pk), _inbox_loader(viewer))
+    return note.pk in idlists.get(caching.inbox(viewer.pk), inbox_loader(viewer))
 
 
 # --- Step 1: id lists, newest first -----------------------------------------------------------
@@ -180,11 +179,11 @@ def note_reply_ids(note: Note, *, limit: int = REPLIES_SHOWN) -> list[int]:
 # --- Step 2 and 3: objects by id, and what they point at --------------------------------------
 
 
-def _loaded(found: dict, ids: list[int]) -> list:
+def in_order(found: dict, ids: list[int]) -> list:
     return [found[pk] for pk in ids if pk in found]
 
 
-def _attach_related(notes: list[Note], replies: list[Reply], *, known_notes: dict | None = None) -> None:
+def attach_related(notes: list[Note], replies: list[Reply], *, known_notes: dict | None = None) -> None:
     """Step 3: put authors, recipients, credited authors and replied-to notes on the cached
     objects (cached rows carry no related objects), in ONE cache call."""
     user_ids: set[int] = set()
@@ -218,17 +217,17 @@ def _attach_related(notes: list[Note], replies: list[Reply], *, known_notes: dic
 def notes_by_id(ids: list[int]) -> list[Note]:
     """Notes for ``ids`` in that order, with what they point at; missing ids are skipped."""
     notes = objects.ordered(Note, ids)
-    _attach_related(notes, [])
+    attach_related(notes, [])
     return [note for note in notes if is_shown(note)]
 
 
 def replies_by_id(ids: list[int]) -> list[Reply]:
     replies = objects.ordered(Reply, ids)
-    _attach_related([], replies)
+    attach_related([], replies)
     return [reply for reply in replies if is_shown(reply)]
 
 
-def _counts(found: dict[int, NoteCounts], note_ids: list[int], starred: set[int]) -> dict[int, CardCounts]:
+def card_counts(found: dict[int, NoteCounts], note_ids: list[int], starred: set[int]) -> dict[int, CardCounts]:
     """Cards' counts from the ``NoteCounts`` rows (a note without one yet shows zeros)."""
     empty = NoteCounts()
     return {
@@ -242,198 +241,34 @@ def note_counts(note_ids: Iterable[int], viewer) -> dict[int, CardCounts]:
     note_ids = list(note_ids)
     batch = Batch()
     counts = batch.objects(NoteCounts, note_ids)
-    stars = batch.list(caching.stars_of(viewer.pk), _stars_loader(viewer)) if _signed_in(viewer) else None
+    stars = batch.list(caching.stars_of(viewer.pk), stars_loader(viewer)) if signed_in(viewer) else None
     batch.run()
-    return _counts(counts.result, note_ids, set(stars.result) if stars else set())
+    return card_counts(counts.result, note_ids, set(stars.result) if stars else set())
 
 
 # --- Lists: what fills the cached ID lists ----------------------------------------------------
 
 
-def _signed_in(viewer) -> bool:
+def signed_in(viewer) -> bool:
     return viewer is not None and viewer.is_authenticated
 
 
-def _inbox_loader(user: User):
+def inbox_loader(user: User):
     return lambda using, limit: home_note_ids(user, limit=limit, using=using)
 
 
-def _home_replies_loader(user: User):
+def home_replies_loader(user: User):
     return lambda using, limit: home_reply_ids(user, limit=limit, using=using)
 
 
-def _stars_loader(user: User):
+def stars_loader(user: User):
     return lambda using, limit: list(
         Star.objects.using(using).filter(user=user).order_by("-note_id").values_list("note_id", flat=True)[:limit]
     )
 
 
-def _cut(cached: tuple, before: int | None, from_database) -> list[int]:
+def cut_page(cached: tuple, before: int | None, from_database) -> list[int]:
     """One page (and one more id, to tell whether there is a next page) of a cached list, or
     from the database when the page lies beyond what the list holds."""
     ids, complete = idlists.page(cached, before=before, size=PAGE_SIZE + 1)
     return ids if complete else from_database()
-
-
-# --- Streams ----------------------------------------------------------------------------------
-
-
-def _note_page(first: Batch, note_ids_of, viewer, before: int | None) -> Page:
-    """A stream of notes only: ``note_ids_of()`` reads the page's ids once ``first`` has run."""
-    stars = first.list(caching.stars_of(viewer.pk), _stars_loader(viewer)) if _signed_in(viewer) else None
-    first.run()
-    ids = note_ids_of()
-    second = Batch()
-    notes = second.objects(Note, ids)
-    counts = second.objects(NoteCounts, ids)
-    second.run()
-    loaded = _loaded(notes.result, ids)
-    _attach_related(loaded, [])
-    loaded = [note for note in loaded if is_shown(note)]
-    shown = loaded[:PAGE_SIZE]
-    more = len(ids) > PAGE_SIZE
-    return Page(
-        items=shown,
-        has_more=more,
-        before=ids[PAGE_SIZE - 1] if more else None,
-        counts=_counts(counts.result, [note.pk for note in shown], set(stars.result) if stars else set()),
-    )
-
-
-def public_stream(viewer, *, before: int | None = None) -> Page:
-    first = Batch()
-    public = first.list(caching.PUBLIC, lambda using, limit: public_note_ids(limit=limit, using=using))
-
-    def from_database() -> list[int]:
-        return public_note_ids(before=before, limit=PAGE_SIZE + 1)
-
-    return _note_page(first, lambda: _cut(public.result, before, from_database), viewer, before)
-
-
-def profile_stream(viewer, author: User, *, before: int | None = None) -> Page:
-    """What ``viewer`` may see of ``author``'s notes. The author's own view and everyone's view
-    of their public notes come from cached lists; a signed-in reader who may also have received
-    non-public notes from the author is answered by the database."""
-    first = Batch()
-
-    def from_database() -> list[int]:
-        return profile_note_ids(viewer, author, before=before, limit=PAGE_SIZE + 1)
-
-    if _signed_in(viewer) and viewer.pk != author.pk:
-        return _note_page(first, from_database, viewer, before)
-    if _signed_in(viewer):
-        cached = first.list(caching.sent(author.pk), lambda using, limit: _sent_ids(author, limit, using))
-    else:
-        cached = first.list(
-            caching.public_by(author.pk), lambda using, limit: profile_note_ids(None, author, limit=limit, using=using)
-        )
-    return _note_page(first, lambda: _cut(cached.result, before, from_database), viewer, before)
-
-
-def _sent_ids(author: User, limit: int, using: str | None) -> list[int]:
-    return list(Note.objects.using(using).by(author).newest_first().values_list("pk", flat=True)[:limit])
-
-
-def _next_cursor(shown: list[int], fetched: int, given: int | None) -> int | None:
-    """Where one source of a merged page continues: after its last shown item; where it
-    started if none of its items fit on this page; and below every id (1) once it is empty."""
-    if shown:
-        return shown[-1]
-    return given if fetched else 1
-
-
-def _newest(item: Note | Reply) -> tuple:
-    return (item.created, isinstance(item, Note))
-
-
-@dataclass
-class HomePage:
-    page: Page
-    audience: AudienceOptions
-
-
-def home_page(user: User, *, show: str = "all", before: int | None = None, before_reply: int | None = None) -> HomePage:
-    """The home stream and what the note form on it needs, in three cache calls when warm."""
-    if show not in HOME_FILTERS:
-        show = "all"
-    first = Batch()
-    audience = AudienceReads(user, first)
-    inbox = first.list(caching.inbox(user.pk), _inbox_loader(user))
-    replies_list = first.list(caching.home_replies(user.pk), _home_replies_loader(user))
-    stars = first.list(caching.stars_of(user.pk), _stars_loader(user))
-    first.run()
-
-    if show in ("all", "notes"):
-        note_ids = _cut(inbox.result, before, lambda: home_note_ids(user, before=before, limit=PAGE_SIZE + 1))
-    elif show == "replies":
-        note_ids = []
-    else:
-        note_ids = home_note_ids(user, show=show, before=before, limit=PAGE_SIZE + 1)
-    if show in ("all", "replies"):
-        reply_ids = _cut(
-            replies_list.result, before_reply, lambda: home_reply_ids(user, before=before_reply, limit=PAGE_SIZE + 1)
-        )
-    else:
-        reply_ids = []
-
-    second = Batch()
-    audience.second(second)
-    notes = second.objects(Note, note_ids)
-    replies = second.objects(Reply, reply_ids)
-    counts = second.objects(NoteCounts, note_ids)
-    second.run()
-    loaded_notes = _loaded(notes.result, note_ids)
-    loaded_replies = _loaded(replies.result, reply_ids)
-    _attach_related(loaded_notes, loaded_replies, known_notes=notes.result)
-    loaded_notes = [note for note in loaded_notes if is_shown(note)]
-    loaded_replies = [reply for reply in loaded_replies if is_shown(reply)]
-
-    merged = sorted(loaded_notes + loaded_replies, key=_newest, reverse=True)
-    shown = merged[:PAGE_SIZE]
-    shown_notes = [item.pk for item in shown if isinstance(item, Note)]
-    shown_replies = [item.pk for item in shown if isinstance(item, Reply)]
-    more = len(merged) > PAGE_SIZE
-    page = Page(
-        items=shown,
-        has_more=more,
-        before=_next_cursor(shown_notes, len(loaded_notes), before) if more and note_ids else None,
-        before_reply=_next_cursor(shown_replies, len(loaded_replies), before_reply) if more and reply_ids else None,
-        counts=_counts(counts.result, shown_notes, set(stars.result)),
-    )
-    return HomePage(page=page, audience=audience.result())
-
-
-def home_stream(user: User, *, show: str = "all", before: int | None = None, before_reply: int | None = None) -> Page:
-    """The home stream. "all" interleaves inbox notes and replies by time, each paged by its own id."""
-    return home_page(user, show=show, before=before, before_reply=before_reply).page
-
-
-@dataclass
-class NotePage:
-    note: Note
-    replies: list[Reply]
-    counts: CardCounts
-
-
-def note_with_replies(viewer, note_id: int) -> NotePage:
-    note = visible_note(viewer, note_id)
-    first = Batch()
-    reply_list = first.list(caching.replies_of(note.pk), lambda using, limit: _reply_ids_newest(note, limit, using))
-    counts = first.objects(NoteCounts, [note.pk])
-    stars = first.list(caching.stars_of(viewer.pk), _stars_loader(viewer)) if _signed_in(viewer) else None
-    first.run()
-    ids = list(reversed(reply_list.result[:REPLIES_SHOWN]))
-    second = Batch()
-    replies = second.objects(Reply, ids)
-    second.run()
-    loaded = _loaded(replies.result, ids)
-    _attach_related([], loaded, known_notes={note.pk: note})
-    return NotePage(
-        note=note,
-        replies=[reply for reply in loaded if is_shown(reply)],
-        counts=_counts(counts.result, [note.pk], set(stars.result) if stars else set())[note.pk],
-    )
-
-
-def _reply_ids_newest(note: Note, limit: int, using: str | None) -> list[int]:
-    return list(Reply.objects.using(using).filter(note=note).newest_first().values_list("pk", flat=True)[:limit])

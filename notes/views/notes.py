@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from notes import moderation, selectors, services
+from notes import moderation, selectors, services, streams
 from notes.forms import ForwardForm, NoteForm, ReplyForm, ReportForm
 from notes.models import Note
 
@@ -23,7 +23,7 @@ def _back(request, default: str):
 
 
 def _note_page(request, note_id: int, *, status: int = 200, **forms):
-    page = selectors.note_with_replies(request.user, note_id)
+    page = streams.note_with_replies(request.user, note_id)
     context = {"page": page, "note": page.note}
     if request.user.is_authenticated:
         context["reply_form"] = forms.get("reply_form") or ReplyForm()

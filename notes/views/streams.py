@@ -4,7 +4,7 @@ from django.http import Http404
 from django.shortcuts import render
 
 from accounts.selectors import profile_summary, user_by_username
-from notes import selectors
+from notes import selectors, streams
 from notes.forms import NoteForm
 
 
@@ -16,12 +16,12 @@ def cursor(request, name: str) -> int | None:
 
 def home(request):
     if not request.user.is_authenticated:
-        page = selectors.public_stream(request.user, before=cursor(request, "before"))
+        page = streams.public_stream(request.user, before=cursor(request, "before"))
         return render(request, "notes/welcome.html", {"page": page})
     show = request.GET.get("show", "all")
     if show not in selectors.HOME_FILTERS:
         show = "all"
-    home = selectors.home_page(
+    home = streams.home_page(
         request.user, show=show, before=cursor(request, "before"), before_reply=cursor(request, "before_reply")
     )
     form = NoteForm(author=request.user, audience=home.audience)
@@ -30,7 +30,7 @@ def home(request):
 
 
 def public(request):
-    page = selectors.public_stream(request.user, before=cursor(request, "before"))
+    page = streams.public_stream(request.user, before=cursor(request, "before"))
     return render(request, "notes/public.html", {"page": page})
 
 
@@ -38,6 +38,6 @@ def profile(request, username: str):
     profile_user = user_by_username(username)
     if profile_user is None:
         raise Http404("No such person")
-    page = selectors.profile_stream(request.user, profile_user, before=cursor(request, "before"))
+    page = streams.profile_stream(request.user, profile_user, before=cursor(request, "before"))
     summary = profile_summary(request.user, profile_user)
     return render(request, "notes/profile.html", {"page": page, "summary": summary})

@@ -23,7 +23,7 @@ from django_tasks_db.models import DBTaskResult
 from accounts.models import Fanship, User
 from notes import services, tasks
 from notes.models import Delivery, Note
-from notes.selectors import home_stream
+from notes.streams import home_stream
 from pownce import router, task_queue
 from tests.stack import ROOT, wait_until
 

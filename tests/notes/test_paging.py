@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from notes import selectors, services
+from notes import services, streams
 from notes.models import Note, Reply
 
 
@@ -84,10 +84,10 @@ def test_no_offset_in_stream_queries(friends, send_note):
     for i in range(25):
         send_note(ann, body=str(i))
     with CaptureQueriesContext(connection) as queries:
-        first = selectors.home_stream(bob)
-        selectors.home_stream(bob, before=first.before, before_reply=first.before_reply)
-        selectors.public_stream(bob, before=first.before)
-        selectors.profile_stream(bob, ann, before=first.before)
+        first = streams.home_stream(bob)
+        streams.home_stream(bob, before=first.before, before_reply=first.before_reply)
+        streams.public_stream(bob, before=first.before)
+        streams.profile_stream(bob, ann, before=first.before)
     assert queries.captured_queries
     assert not any("OFFSET" in q["sql"].upper() for q in queries.captured_queries)
 

@@ -1,0 +1,199 @@
+"""The streams people read — home, public, a profile, a note with its replies — assembled from
+the cached steps of :mod:`notes.selectors`: each step is ONE cache call (cache/batch.py).
+
+A warm home stream is three calls and no SQL: the lists (inbox, replies, stars, and the note
+form's friends and sets); the notes, replies and their counts (and the form's people); what
+they point at (authors, recipients, replied-to notes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from accounts.models import User
+from accounts.selectors import AudienceOptions, AudienceReads
+from cache import Batch
+from notes import caching
+from notes.models import Note, NoteCounts, Reply
+from notes.selectors import (
+    HOME_FILTERS,
+    PAGE_SIZE,
+    REPLIES_SHOWN,
+    CardCounts,
+    Page,
+    attach_related,
+    card_counts,
+    cut_page,
+    home_note_ids,
+    home_replies_loader,
+    home_reply_ids,
+    in_order,
+    inbox_loader,
+    is_shown,
+    profile_note_ids,
+    public_note_ids,
+    signed_in,
+    stars_loader,
+    visible_note,
+)
+
+
+def _note_page(first: Batch, note_ids_of, viewer, before: int | None) -> Page:
+    """A stream of notes only: ``note_ids_of()`` reads the page's ids once ``first`` has run."""
+    stars = first.list(caching.stars_of(viewer.pk), stars_loader(viewer)) if signed_in(viewer) else None
+    first.run()
+    ids = note_ids_of()
+    second = Batch()
+    notes = second.objects(Note, ids)
+    counts = second.objects(NoteCounts, ids)
+    second.run()
+    loaded = in_order(notes.result, ids)
+    attach_related(loaded, [])
+    loaded = [note for note in loaded if is_shown(note)]
+    shown = loaded[:PAGE_SIZE]
+    more = len(ids) > PAGE_SIZE
+    return Page(
+        items=shown,
+        has_more=more,
+        before=ids[PAGE_SIZE - 1] if more else None,
+        counts=card_counts(counts.result, [note.pk for note in shown], set(stars.result) if stars else set()),
+    )
+
+
+def public_stream(viewer, *, before: int | None = None) -> Page:
+    first = Batch()
+    public = first.list(caching.PUBLIC, lambda using, limit: public_note_ids(limit=limit, using=using))
+
+    def from_database() -> list[int]:
+        return public_note_ids(before=before, limit=PAGE_SIZE + 1)
+
+    return _note_page(first, lambda: cut_page(public.result, before, from_database), viewer, before)
+
+
+def profile_stream(viewer, author: User, *, before: int | None = None) -> Page:
+    """What ``viewer`` may see of ``author``'s notes. The author's own view and everyone's view
+    of their public notes come from cached lists; a signed-in reader who may also have received
+    non-public notes from the author is answered by the database."""
+    first = Batch()
+
+    def from_database() -> list[int]:
+        return profile_note_ids(viewer, author, before=before, limit=PAGE_SIZE + 1)
+
+    if signed_in(viewer) and viewer.pk != author.pk:
+        return _note_page(first, from_database, viewer, before)
+    if signed_in(viewer):
+        cached = first.list(caching.sent(author.pk), lambda using, limit: _sent_ids(author, limit, using))
+    else:
+        cached = first.list(
+            caching.public_by(author.pk), lambda using, limit: profile_note_ids(None, author, limit=limit, using=using)
+        )
+    return _note_page(first, lambda: cut_page(cached.result, before, from_database), viewer, before)
+
+
+def _sent_ids(author: User, limit: int, using: str | None) -> list[int]:
+    return list(Note.objects.using(using).by(author).newest_first().values_list("pk", flat=True)[:limit])
+
+
+def _next_cursor(shown: list[int], fetched: int, given: int | None) -> int | None:
+    """Where one source of a merged page continues: after its last shown item; where it
+    started if none of its items fit on this page; and below every id (1) once it is empty."""
+    if shown:
+        return shown[-1]
+    return given if fetched else 1
+
+
+def _newest(item: Note | Reply) -> tuple:
+    return (item.created, isinstance(item, Note))
+
+
+@dataclass
+class HomePage:
+    page: Page
+    audience: AudienceOptions
+
+
+def home_page(user: User, *, show: str = "all", before: int | None = None, before_reply: int | None = None) -> HomePage:
+    """The home stream and what the note form on it needs, in three cache calls when warm."""
+    if show not in HOME_FILTERS:
+        show = "all"
+    first = Batch()
+    audience = AudienceReads(user, first)
+    inbox = first.list(caching.inbox(user.pk), inbox_loader(user))
+    replies_list = first.list(caching.home_replies(user.pk), home_replies_loader(user))
+    stars = first.list(caching.stars_of(user.pk), stars_loader(user))
+    first.run()
+
+    if show in ("all", "notes"):
+        note_ids = cut_page(inbox.result, before, lambda: home_note_ids(user, before=before, limit=PAGE_SIZE + 1))
+    elif show == "replies":
+        note_ids = []
+    else:
+        note_ids = home_note_ids(user, show=show, before=before, limit=PAGE_SIZE + 1)
+    if show in ("all", "replies"):
+        reply_ids = cut_page(
+            replies_list.result, before_reply, lambda: home_reply_ids(user, before=before_reply, limit=PAGE_SIZE + 1)
+        )
+    else:
+        reply_ids = []
+
+    second = Batch()
+    audience.second(second)
+    notes = second.objects(Note, note_ids)
+    replies = second.objects(Reply, reply_ids)
+    counts = second.objects(NoteCounts, note_ids)
+    second.run()
+    loaded_notes = in_order(notes.result, note_ids)
+    loaded_replies = in_order(replies.result, reply_ids)
+    attach_related(loaded_notes, loaded_replies, known_notes=notes.result)
+    loaded_notes = [note for note in loaded_notes if is_shown(note)]
+    loaded_replies = [reply for reply in loaded_replies if is_shown(reply)]
+
+    merged = sorted(loaded_notes + loaded_replies, key=_newest, reverse=True)
+    shown = merged[:PAGE_SIZE]
+    shown_notes = [item.pk for item in shown if isinstance(item, Note)]
+    shown_replies = [item.pk for item in shown if isinstance(item, Reply)]
+    more = len(merged) > PAGE_SIZE
+    page = Page(
+        items=shown,
+        has_more=more,
+        before=_next_cursor(shown_notes, len(loaded_notes), before) if more and note_ids else None,
+        before_reply=_next_cursor(shown_replies, len(loaded_replies), before_reply) if more and reply_ids else None,
+        counts=card_counts(counts.result, shown_notes, set(stars.result)),
+    )
+    return HomePage(page=page, audience=audience.result())
+
+
+def home_stream(user: User, *, show: str = "all", before: int | None = None, before_reply: int | None = None) -> Page:
+    """The home stream. "all" interleaves inbox notes and replies by time, each paged by its own id."""
+    return home_page(user, show=show, before=before, before_reply=before_reply).page
+
+
+@dataclass
+class NotePage:
+    note: Note
+    replies: list[Reply]
+    counts: CardCounts
+
+
+def note_with_replies(viewer, note_id: int) -> NotePage:
+    note = visible_note(viewer, note_id)
+    first = Batch()
+    reply_list = first.list(caching.replies_of(note.pk), lambda using, limit: _reply_ids_newest(note, limit, using))
+    counts = first.objects(NoteCounts, [note.pk])
+    stars = first.list(caching.stars_of(viewer.pk), stars_loader(viewer)) if signed_in(viewer) else None
+    first.run()
+    ids = list(reversed(reply_list.result[:REPLIES_SHOWN]))
+    second = Batch()
+    replies = second.objects(Reply, ids)
+    second.run()
+    loaded = in_order(replies.result, ids)
+    attach_related([], loaded, known_notes={note.pk: note})
+    return NotePage(
+        note=note,
+        replies=[reply for reply in loaded if is_shown(reply)],
+        counts=card_counts(counts.result, [note.pk], set(stars.result) if stars else set())[note.pk],
+    )
+
+
+def _reply_ids_newest(note: Note, limit: int, using: str | None) -> list[int]:
+    return list(Reply.objects.using(using).filter(note=note).newest_first().values_list("pk", flat=True)[:limit])
