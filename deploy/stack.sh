@@ -166,10 +166,17 @@ start_memcached() {
     for port in $MEMCACHED_PORTS; do
         local name="memcached-$port"
         if pid_alive "$RUN/$name.pid"; then say memcached "already running on 127.0.0.1:$port"; continue; fi
+        if port_open "$port"; then
+            echo "memcached: 127.0.0.1:$port is taken by a process this script did not start" >&2
+            return 1
+        fi
         setsid memcached -u root -l 127.0.0.1 -p "$port" -U 0 -m 128 -c 2048 \
             < /dev/null > "$LOG/$name.log" 2>&1 &
-        echo $! > "$RUN/$name.pid"
+        local pid=$!
         wait_port "$port" memcached "$LOG/$name.log"
+        # The port may have been opened by someone else: the pid file names our process only.
+        kill -0 "$pid" 2>/dev/null || { echo "memcached on $port exited; see $LOG/$name.log" >&2; return 1; }
+        echo "$pid" > "$RUN/$name.pid"
         say memcached "started on 127.0.0.1:$port (pid $(cat "$RUN/$name.pid"))"
     done
 }
