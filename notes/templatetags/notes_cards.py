@@ -1,0 +1,28 @@
+"""``{% note_card note counts %}`` and ``{% composer_fields form %}``: HTML reused across requests
+where it does not depend on the reader (notes/cards.py)."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.safestring import mark_safe
+
+from notes import cards
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def note_card(context, note, counts):
+    request = context.get("request")
+    return cards.note_card(
+        note,
+        counts,
+        viewer=context.get("user"),
+        csrf_token=str(context.get("csrf_token", "")),
+        back_to=request.get_full_path() if request is not None else "",
+    )
+
+
+@register.simple_tag
+def composer_fields(form):
+    return mark_safe(cards.composer_fields(form))

@@ -1,0 +1,71 @@
+"""Reused card HTML (notes/cards.py) is keyed by what it shows: it can never be stale."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+
+from notes import cards, services
+from notes.models import Note
+
+
+@pytest.fixture
+def note(make_user):
+    ann = make_user("ann", display_name="Ann")
+    return services.note_create(author=ann, kind="message", audience="public", body="hello world")
+
+
+def render(note, viewer=None, back_to="/"):
+    from django.contrib.auth.models import AnonymousUser
+
+    return str(cards.note_card(note, None, viewer=viewer or AnonymousUser(), csrf_token="tok", back_to=back_to))
+
+
+def test_a_rename_or_an_edit_renders_anew(note):
+    first = render(note)
+    assert "Ann" in first and "hello world" in first
+    note.author.display_name = "Ann Archer"
+    note.body = "edited"
+    second = render(note)
+    assert "Ann Archer" in second and "edited" in second and "hello world" not in second
+
+
+def test_the_passing_time_renders_anew(note):
+    assert "just now" in render(note)
+    note.created -= timedelta(hours=3)
+    assert "3 hours ago" in render(note)
+
+
+def test_the_set_name_is_shown_to_the_author_only(make_user):
+    from tests.notes.conftest import befriend, make_set
+
+    ann, bob = make_user("ann2"), make_user("bob2")
+    befriend(ann, bob)
+    secret = make_set(ann, "Secret plans", [bob])
+    note = services.note_create(author=ann, kind="message", audience="set", friend_set=secret, body="for the set")
+    note = Note.objects.select_related("author", "friend_set").get(pk=note.pk)
+    assert "Secret plans" in render(note, viewer=ann)
+    assert "Secret plans" not in render(note, viewer=bob)
+
+
+def test_footer_escapes_where_it_sends_the_reader_back(note, make_user):
+    bob = make_user("bob3")
+    html = render(note, viewer=bob, back_to='/?show="><script>alert(1)</script>')
+    assert "<script>alert(1)" not in html and "&quot;&gt;&lt;script&gt;" in html
+
+
+def test_the_note_form_inside_is_reused_but_the_token_is_per_request(make_user):
+    ann = make_user("ann4")
+    client = Client()
+    client.force_login(ann)
+    first = client.get("/").content.decode()
+    client.cookies.clear()
+    client.force_login(ann)
+    second = client.get("/").content.decode()
+    token = 'name="csrfmiddlewaretoken" value="'
+
+    def tokens(page):
+        return [part.split('"')[0] for part in page.split(token)[1:]]
+
+    assert tokens(first) and tokens(second)
+    assert set(tokens(first)).isdisjoint(tokens(second))
