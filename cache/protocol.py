@@ -23,10 +23,11 @@ The rules (the 2009 talk's protocol, with its holes closed):
    ``TOMBSTONE_TTL`` must exceed the replica lag the router tolerates (its maximum lag plus its
    health-check interval), so once the tombstone is gone every replica in rotation has the write.
 5. **One refill per hot key at a time (a lease)**. The reader that sees a tombstone first wins a
-   lease (``add`` of ``<key>:lease``), loads from the primary and replaces the tombstone with
-   ``cas`` — which fails if another invalidation happened meanwhile, since every ``set`` changes
-   the cas id. Readers that lose the lease poll the key for up to ``LEASE_WAIT`` seconds, then
-   load from the primary once themselves, without filling.
+   lease (``add`` of ``<key>:lease``), looks at the key once more (the previous lease holder may
+   have filled it and released its lease in between), loads from the primary and replaces the
+   tombstone with ``cas`` — which fails if another invalidation happened meanwhile, since every
+   ``set`` changes the cas id. Readers that lose the lease poll the key for up to
+   ``LEASE_WAIT`` seconds, then load from the primary once themselves, without filling.
 
 Guaranteed, for values read through this module: after a write commits and its after-commit
 invalidation has run, no reader is served the old value by the cache — unless memcached evicts
@@ -138,6 +139,7 @@ def read_through(keys: list[str], load: Loader, *, ttl: int | None = None) -> di
     _count_lookups(result, missing, tombstoned)
 
     won, lost = _take_leases(store, tombstoned, conf)
+    won = _recheck_won(store, won, tombstoned, result)
     unreachable = [key for key in keys if key in fetched.unreachable]
     to_load = missing + won + unreachable
     if to_load:
@@ -185,6 +187,27 @@ def _take_leases(store, tombstoned: dict[str, Any], conf: Config) -> tuple[list[
     stats.incr("leases_won", len(won))
     stats.incr("leases_lost", len(lost))
     return won, lost
+
+
+def _recheck_won(store, won: list[str], tombstoned: dict[str, Any], result: dict[str, Any]) -> list[str]:
+    """Look again at keys whose lease this reader just won: the previous lease holder may have
+    filled a key and released its lease between our first read and our lease. Those are taken
+    as they are (and the lease given back); the rest are still tombstoned, with fresh cas ids."""
+    if not won:
+        return won
+    fetched = store.gets_many(won)
+    filled = []
+    for key in won:
+        value, cas_id = fetched.found.get(key, (TOMBSTONE, None))
+        if value is TOMBSTONE:
+            if key in fetched.found:
+                tombstoned[key] = cas_id
+        else:
+            result[key] = value
+            filled.append(key)
+    if filled:
+        store.delete_many([f"{key}:lease" for key in filled])
+    return [key for key in won if key not in filled]
 
 
 def _fill(store, loaded: dict[str, Any], missing: list[str], won: list[str], tombstoned: dict, ttl: int) -> None:
