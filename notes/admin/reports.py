@@ -72,6 +72,11 @@ class ReportAdmin(Moderating):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def changelist_view(self, request, extra_context=None):
+        # The queue is a wide table next to its filters: without the admin's navigation sidebar
+        # the note and the reason read as lines, not a word per line, on a 1280-pixel screen.
+        return super().changelist_view(request, {**(extra_context or {}), "is_nav_sidebar_enabled": False})
+
     # --- Columns and the note in context ------------------------------------------------------
 
     @admin.display(description="note")
