@@ -144,6 +144,10 @@ CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$PRIMARY_PORT, MASTER_USER
   MASTER_PASSWORD='$REPL_PASSWORD', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1;
 EOF
     fi
+    # A delay set on purpose (tests make the replica lag) never outlives the run that set it.
+    if [ "$(mysql_root replica -e 'SHOW SLAVE STATUS\G' | awk '/SQL_Delay:/ {print $2}')" != 0 ]; then
+        mysql_root replica -e "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY=0"
+    fi
     mysql_root replica -e "START SLAVE" 2>/dev/null || true
     # The replica is only useful once it has caught up with the primary's users and schema.
     local gtid
