@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from functools import lru_cache
 
 from django.template.loader import get_template
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from notes.models import Note
 from notes.templatetags.notes_text import ago
 
 CARD_TOP = "notes/_note_card_top.html"
+REPLY_ITEM = "notes/_reply_item.html"
 COMPOSER_FIELDS = "notes/_composer_fields.html"
 CACHED_CARDS = 2000
 
@@ -53,7 +55,11 @@ _tops = _LRU(CACHED_CARDS)
 
 
 def _person(user) -> tuple:
-    return (user.pk, user.username, user.name, user.photo_small_url) if user is not None else ()
+    # The photo's stored names, not its URL: the card shows photo_small_url, which they decide
+    # (and which costs a reverse() to build).
+    if user is None:
+        return ()
+    return (user.pk, user.username, user.name, user.photo.name, user.photo_small.name)
 
 
 def _top_key(note: Note, viewer_is_author: bool) -> tuple:
@@ -76,35 +82,54 @@ def card_top(note: Note, *, viewer_is_author: bool) -> str:
     return html
 
 
+# A stand-in id: the path of a note-specific URL is reversed once per process with it, then
+# filled in with each note's id (a stream needs three such URLs per card).
+_SENTINEL = 987654321987
+
+
+@lru_cache(maxsize=16)
+def _path_pattern(name: str) -> str:
+    return reverse(name, args=[_SENTINEL])
+
+
+def _path(name: str, pk: int) -> str:
+    return _path_pattern(name).replace(str(_SENTINEL), str(int(pk)))
+
+
 def card_footer(note: Note, counts, *, signed_in: bool, csrf_token: str, back_to: str) -> SafeString:
-    detail = reverse("note_detail", args=[note.pk])
     replies = counts.replies if counts else 0
-    stars = counts.stars if counts else 0
+    stars = int(counts.stars) if counts else 0
     starred = bool(counts and counts.starred)
-    label = f"{replies} repl{'y' if replies == 1 else 'ies'}" if replies else "Reply"
-    parts = [format_html('<footer class="note-actions"><a href="{}#replies">{}</a>', detail, label)]
+    label = f"{int(replies)} repl{'y' if replies == 1 else 'ies'}" if replies else "Reply"
+    html = f'<footer class="note-actions"><a href="{_path("note_detail", note.pk)}#replies">{label}</a>'
     if signed_in:
-        action = reverse("star_remove" if starred else "star_add", args=[note.pk])
-        parts.append(
-            format_html(
-                '<form method="post" action="{}" class="star-form">'
-                '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
-                '<input type="hidden" name="next" value="{}#note-{}">'
-                '<button type="submit" class="star{}" aria-pressed="{}" title="{}">★ <span>{}</span></button></form>',
-                action,
-                csrf_token,
-                back_to,
-                note.pk,
-                " starred" if starred else "",
-                "true" if starred else "false",
-                "Remove your star" if starred else "Star this note",
-                stars,
-            )
+        action = _path("star_remove" if starred else "star_add", note.pk)
+        html += (
+            f'<form method="post" action="{action}" class="star-form">'
+            f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
+            f'<input type="hidden" name="next" value="{escape(back_to)}#note-{int(note.pk)}">'
+            f'<button type="submit" class="star{" starred" if starred else ""}" aria-pressed="{str(starred).lower()}"'
+            f' title="{"Remove your star" if starred else "Star this note"}">★ <span>{stars}</span></button></form>'
         )
     elif stars:
-        parts.append(format_html('<span class="star">★ <span>{}</span></span>', stars))
-    parts.append(mark_safe("</footer>"))
-    return mark_safe("".join(parts))
+        html += f'<span class="star">★ <span>{stars}</span></span>'
+    return mark_safe(html + "</footer>")
+
+
+def reply_item(reply, *, viewer) -> SafeString:
+    """A reply in a stream: the same for every reader but for "your note" to the note's author."""
+    viewer_wrote_note = viewer is not None and viewer.is_authenticated and reply.note_author_id == viewer.pk
+    note = reply._state.fields_cache.get("note")
+    key = (
+        "reply", reply.pk, reply.body, reply.created, reply.note_id, _person(reply.author),
+        _person(reply.note_author), note.title if note is not None else None, viewer_wrote_note, ago(reply.created),
+    )  # fmt: skip
+    html = _tops.get(key)
+    if html is None:
+        context = {"reply": reply, "viewer_wrote_note": viewer_wrote_note}
+        html = get_template(REPLY_ITEM).render(context)
+        _tops.put(key, html)
+    return mark_safe(html)
 
 
 def note_card(note: Note, counts, *, viewer, csrf_token: str, back_to: str) -> SafeString:

@@ -26,3 +26,8 @@ def note_card(context, note, counts):
 @register.simple_tag
 def composer_fields(form):
     return mark_safe(cards.composer_fields(form))
+
+
+@register.simple_tag(takes_context=True)
+def reply_item(context, reply):
+    return cards.reply_item(reply, viewer=context.get("user"))

@@ -69,3 +69,20 @@ def test_the_note_form_inside_is_reused_but_the_token_is_per_request(make_user):
 
     assert tokens(first) and tokens(second)
     assert set(tokens(first)).isdisjoint(tokens(second))
+
+
+def test_a_reply_says_your_note_to_the_notes_author_only(make_user):
+    from tests.notes.conftest import befriend
+
+    ann, bob = make_user("ann5", display_name="Ann"), make_user("bob5", display_name="Bob")
+    befriend(ann, bob)
+    note = services.note_create(author=ann, kind="message", audience="friends", body="lunch?")
+    reply = services.reply_create(author=bob, note_id=note.pk, body="yes please")
+    from notes.selectors import replies_by_id
+
+    (loaded,) = replies_by_id([reply.pk])
+    assert "your note" in str(cards.reply_item(loaded, viewer=ann))
+    for_bob = str(cards.reply_item(loaded, viewer=bob))
+    assert "your note" not in for_bob and "Ann’s note" in for_bob
+    loaded.body = "no, sorry"
+    assert "no, sorry" in str(cards.reply_item(loaded, viewer=bob))
