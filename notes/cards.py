@@ -73,13 +73,21 @@ def _top_key(note: Note, viewer_is_author: bool) -> tuple:
     )  # fmt: skip
 
 
-def card_top(note: Note, *, viewer_is_author: bool) -> str:
-    key = _top_key(note, viewer_is_author)
+def _reused(key: tuple, render, reuse: bool) -> str:
+    """``render()``'s HTML, from the LRU under ``key`` when ``reuse`` (the plain-ORM baseline of
+    the benchmark renders everything every time, as an ordinary Django page would)."""
+    if not reuse:
+        return render()
     html = _tops.get(key)
     if html is None:
-        html = get_template(CARD_TOP).render({"note": note, "viewer_is_author": viewer_is_author})
+        html = render()
         _tops.put(key, html)
     return html
+
+
+def card_top(note: Note, *, viewer_is_author: bool, reuse: bool = True) -> str:
+    context = {"note": note, "viewer_is_author": viewer_is_author}
+    return _reused(_top_key(note, viewer_is_author), lambda: get_template(CARD_TOP).render(context), reuse)
 
 
 # A stand-in id: the path of a note-specific URL is reversed once per process with it, then
@@ -116,7 +124,7 @@ def card_footer(note: Note, counts, *, signed_in: bool, csrf_token: str, back_to
     return mark_safe(html + "</footer>")
 
 
-def reply_item(reply, *, viewer) -> SafeString:
+def reply_item(reply, *, viewer, reuse: bool = True) -> SafeString:
     """A reply in a stream: the same for every reader but for "your note" to the note's author."""
     viewer_wrote_note = viewer is not None and viewer.is_authenticated and reply.note_author_id == viewer.pk
     note = reply._state.fields_cache.get("note")
@@ -124,18 +132,14 @@ def reply_item(reply, *, viewer) -> SafeString:
         "reply", reply.pk, reply.body, reply.created, reply.note_id, _person(reply.author),
         _person(reply.note_author), note.title if note is not None else None, viewer_wrote_note, ago(reply.created),
     )  # fmt: skip
-    html = _tops.get(key)
-    if html is None:
-        context = {"reply": reply, "viewer_wrote_note": viewer_wrote_note}
-        html = get_template(REPLY_ITEM).render(context)
-        _tops.put(key, html)
-    return mark_safe(html)
+    context = {"reply": reply, "viewer_wrote_note": viewer_wrote_note}
+    return mark_safe(_reused(key, lambda: get_template(REPLY_ITEM).render(context), reuse))
 
 
-def note_card(note: Note, counts, *, viewer, csrf_token: str, back_to: str) -> SafeString:
+def note_card(note: Note, counts, *, viewer, csrf_token: str, back_to: str, reuse: bool = True) -> SafeString:
     """The whole card of ``note`` as ``viewer`` sees it."""
     signed_in = viewer is not None and viewer.is_authenticated
-    top = card_top(note, viewer_is_author=signed_in and note.author_id == viewer.pk)
+    top = card_top(note, viewer_is_author=signed_in and note.author_id == viewer.pk, reuse=reuse)
     footer = card_footer(note, counts, signed_in=signed_in, csrf_token=csrf_token, back_to=back_to)
     return mark_safe(f"{top}{footer}\n  </div>\n</article>\n")
 
@@ -147,10 +151,10 @@ def _frozen(choices) -> tuple:
     return tuple((value, _frozen(label) if isinstance(label, list | tuple) else label) for value, label in choices)
 
 
-def composer_fields(form) -> str:
+def composer_fields(form, *, reuse: bool = True) -> str:
     """The inside of the note form. An unbound form's HTML depends only on its choices and
     initial values (the CSRF token stays outside), so it is reused like a card's top."""
-    if form.is_bound:
+    if form.is_bound or not reuse:
         return get_template(COMPOSER_FIELDS).render({"form": form})
     key = (_frozen(form.fields["audience"].choices), tuple(sorted(form.initial.items())), form.max_upload_bytes)
     html = _composers.get(key)

@@ -20,14 +20,15 @@ def note_card(context, note, counts):
         viewer=context.get("user"),
         csrf_token=str(context.get("csrf_token", "")),
         back_to=request.get_full_path() if request is not None else "",
+        reuse=context.get("reuse_html", True),
     )
 
 
-@register.simple_tag
-def composer_fields(form):
-    return mark_safe(cards.composer_fields(form))
+@register.simple_tag(takes_context=True)
+def composer_fields(context, form):
+    return mark_safe(cards.composer_fields(form, reuse=context.get("reuse_html", True)))
 
 
 @register.simple_tag(takes_context=True)
 def reply_item(context, reply):
-    return cards.reply_item(reply, viewer=context.get("user"))
+    return cards.reply_item(reply, viewer=context.get("user"), reuse=context.get("reuse_html", True))

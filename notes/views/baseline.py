@@ -2,8 +2,9 @@
 the cached home page with (``/bench/home-orm``, served only when ``settings.BENCH_VIEWS`` is on).
 
 The same page as ``/`` for a logged-in user — the same template, the 20 newest notes of their
-inbox with authors through ``select_related``, reply and star counts from ORM aggregates — the
-way an ordinary Django app would build it: every request asks the database.
+inbox with authors through ``select_related``, reply and star counts from ORM aggregates, the
+note form's sets and friends from the ORM, every card rendered anew — the way an ordinary
+Django app would build it: every request asks the database.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from accounts.models import FriendSet, User
+from accounts.selectors import AudienceOptions
 from notes.forms import NoteForm
 from notes.models import Note, Reply, Star
 
@@ -73,8 +76,13 @@ def home_orm(request: HttpRequest) -> HttpResponse:
         for pk in Star.objects.filter(note__in=ids, user=user).values_list("note", flat=True):
             counts[pk].starred = True
     page = OrmPage(notes=notes, counts=counts, has_more=more, before=ids[-1] if more else None)
-    return render(
-        request,
-        "notes/home.html",
-        {"page": page, "show": "all", "filters": FILTERS, "form": NoteForm(author=user)},
+    # The note form's choices from the ORM too, and no reused HTML (notes/cards.py): an ordinary
+    # Django page renders every card every time.
+    audience = AudienceOptions(
+        sets=list(FriendSet.objects.filter(owner=user).order_by("name", "pk")),
+        friends=sorted(
+            User.objects.filter(fanships_in__fan=user, fanships_out__idol=user), key=lambda u: u.name.lower()
+        ),
     )
+    context = {"page": page, "show": "all", "filters": FILTERS, "form": NoteForm(author=user, audience=audience)}
+    return render(request, "notes/home.html", {**context, "reuse_html": False})
