@@ -4,6 +4,10 @@ from django.urls import include, path
 
 from pownce import admin_status, health, metrics
 
+admin.site.site_header = "Pownce administration"
+admin.site.site_title = "Pownce admin"
+admin.site.index_title = "Moderation and people"
+
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
