@@ -38,9 +38,11 @@ test: $(VENV)/.installed ## the whole suite on real MariaDB primary+replica, mem
 test-down: ## stop the services `make test` started
 	@$(STACK) --profile test down
 
-stack: $(VENV)/.installed ## start the production shape on loopback: HAProxy at http://127.0.0.1:8080/
+stack: $(VENV)/.installed ## start the production shape on loopback (demo data if empty): http://127.0.0.1:8080/
 	@bash deploy/install-packages.sh
 	@$(STACK) up
+	@set -a && . <($(STACK) env) && set +a && \
+		$(PY) manage.py seed_demo --users $(DEMO_USERS) --notes $(DEMO_NOTES) --if-empty
 
 stack-status: ## show each component of the stack up/down and the replica's lag
 	@$(STACK) status

@@ -34,3 +34,10 @@ def test_seed_demo_makes_every_kind_and_audience_and_tops_up(db):
     assert User.objects.count() == 45 and Note.objects.count() == 450
     assert "not seeding" in seed(users=50, notes=500, if_empty=True)
     assert Note.objects.count() == 450
+
+
+def test_seeded_notes_show_in_streams_cached_before_seeding(db, client):
+    assert "Nobody has shared anything" in client.get("/public/").content.decode()  # cached empty
+    seed(users=20, notes=200)
+    page = client.get("/public/").content.decode()
+    assert "Nobody has shared anything" not in page and 'class="note note-kind-' in page

@@ -21,6 +21,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.contrib.auth.hashers import make_password
+from django.core.cache import caches
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.db.models import Max
@@ -137,6 +138,11 @@ class Command(BaseCommand):
         # Bulk inserts send no signals: the denormalized counts are recomputed once, at the end.
         for drift in reconcile_all(using=DEFAULT_DB_ALIAS):
             self.stdout.write(f"Counts: {drift.table}: {drift.missing} rows created, {drift.rows_off} fixed.")
+        if have_users < users or notes > have_notes:
+            # Nor do they invalidate the cached lists (inboxes, the public stream …) they change:
+            # a demo seeding starts the cache afresh rather than tombstoning every list by name.
+            caches["default"].clear()
+            self.stdout.write("Cache emptied: the seeded rows were written without invalidation.")
         self.stdout.write(self.style.SUCCESS(f"Done in {time.monotonic() - started:.1f} s."))
         self._print_people(user_ids)
 
