@@ -72,7 +72,7 @@ class Fetched:
     unreachable: set[str] = field(default_factory=set)
 
 
-@dataclass
+@dataclass(eq=False)  # identity: a node is a dictionary key when keys are grouped by server
 class Node:
     address: str
     client: Client
@@ -120,14 +120,11 @@ class MemcachedCluster:
         # Rendezvous hashing: the server with the highest hash of (key, server) owns the key.
         return max(self.nodes, key=lambda node: mmh3.hash(key, node.seed, signed=False))
 
-    def _group(self, keys: Iterable[str]) -> dict[int, list[str]]:
-        groups: dict[int, list[str]] = defaultdict(list)
+    def _group(self, keys: Iterable[str]) -> dict[Node, list[str]]:
+        groups: dict[Node, list[str]] = defaultdict(list)
         for key in keys:
-            groups[id(self.node_for(key))].append(key)
+            groups[self.node_for(key)].append(key)
         return groups
-
-    def _node_by_id(self, ident: int) -> Node:
-        return next(node for node in self.nodes if id(node) == ident)
 
     # --- failure and recovery -----------------------------------------------------------
     def _usable_for_reads(self, node: Node) -> bool:
@@ -173,8 +170,7 @@ class MemcachedCluster:
         """Fetch ``keys`` with their cas ids in one call (one round trip per server touched)."""
         stats.incr("calls")
         fetched = Fetched()
-        for ident, node_keys in self._group(keys).items():
-            node = self._node_by_id(ident)
+        for node, node_keys in self._group(keys).items():
             if not self._usable_for_reads(node):
                 fetched.unreachable.update(node_keys)
                 continue
@@ -191,8 +187,7 @@ class MemcachedCluster:
         """Plain multi-get: ``{key: value}`` for the keys found; down servers give misses."""
         stats.incr("calls")
         found: dict[str, Any] = {}
-        for ident, node_keys in self._group(keys).items():
-            node = self._node_by_id(ident)
+        for node, node_keys in self._group(keys).items():
             if self._usable_for_reads(node):
                 ok, result = self._run(node, "get_many", node_keys)
                 if ok:
@@ -202,8 +197,7 @@ class MemcachedCluster:
     def _store_many(self, command: bytes, values: dict[str, Any], expire: int, *, always: bool) -> set[str]:
         stats.incr("calls")
         stored: set[str] = set()
-        for ident, node_keys in self._group(values).items():
-            node = self._node_by_id(ident)
+        for node, node_keys in self._group(values).items():
             if node.down_since is not None:
                 # Invalidations try a server believed down at once; fills wait for its retry time.
                 usable = self._recover(node) if always else self._usable_for_reads(node)
@@ -234,8 +228,7 @@ class MemcachedCluster:
 
     def delete_many(self, keys: list[str]) -> None:
         stats.incr("calls")
-        for ident, node_keys in self._group(keys).items():
-            node = self._node_by_id(ident)
+        for node, node_keys in self._group(keys).items():
             if node.down_since is None:
                 self._run(node, "delete_many", node_keys, noreply=False)
 
