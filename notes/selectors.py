@@ -102,13 +102,20 @@ def visible_note(viewer, note_id: int) -> Note:
 
 def is_shown(item: Note | Reply) -> bool:
     """Whether a loaded note or reply (with what it points at attached) may be shown at all: its
-    author exists and is not suspended, and a note is not hidden by a moderator. A reply also
-    goes with the note it answers, when that note is known."""
+    author exists and is not suspended, and a note is not hidden by a moderator, nor a forward
+    of a hidden note or of a suspended person's. A reply also goes with the note it answers,
+    when that note is known."""
     author = item.author
     if author is None or author.is_suspended:
         return False
     if isinstance(item, Note):
-        return not item.is_hidden
+        if item.is_hidden:
+            return False
+        # A forward carries a copy of its original: hiding the original, or suspending its author,
+        # takes the copies away too. (An original that no longer exists leaves its forwards.)
+        original = item._state.fields_cache.get("forwarded_from")
+        credited = item._state.fields_cache.get("forwarded_from_author")
+        return not (original is not None and original.is_hidden) and not (credited and credited.is_suspended)
     note = item._state.fields_cache.get("note")
     note_author = item._state.fields_cache.get("note_author")
     if note_author is not None and note_author.is_suspended:
@@ -184,8 +191,8 @@ def in_order(found: dict, ids: list[int]) -> list:
 
 
 def attach_related(notes: list[Note], replies: list[Reply], *, known_notes: dict | None = None) -> None:
-    """Step 3: put authors, recipients, credited authors and replied-to notes on the cached
-    objects (cached rows carry no related objects), in ONE cache call."""
+    """Step 3: put authors, recipients, credited authors, forwarded originals and replied-to
+    notes on the cached objects (cached rows carry no related objects), in ONE cache call."""
     user_ids: set[int] = set()
     for note in notes:
         user_ids.update(pk for pk in (note.author_id, note.recipient_id, note.forwarded_from_author_id) if pk)
@@ -193,6 +200,7 @@ def attach_related(notes: list[Note], replies: list[Reply], *, known_notes: dict
         user_ids.update(pk for pk in (reply.author_id, reply.note_author_id) if pk)
     known_notes = known_notes or {}
     missing_notes = {reply.note_id for reply in replies if reply.note_id not in known_notes}
+    missing_notes |= {note.forwarded_from_id for note in notes if note.forwarded_from_id} - set(known_notes)
     set_ids = {note.friend_set_id for note in notes if note.friend_set_id}
     batch = Batch()
     users = batch.objects(User, user_ids)
@@ -206,6 +214,9 @@ def attach_related(notes: list[Note], replies: list[Reply], *, known_notes: dict
         cache["forwarded_from_author"] = users.result.get(note.forwarded_from_author_id)
         cache["friend_set"] = sets.result.get(note.friend_set_id)
     all_notes = {**known_notes, **more_notes.result}
+    for note in notes:
+        if note.forwarded_from_id:
+            note._state.fields_cache["forwarded_from"] = all_notes.get(note.forwarded_from_id)
     for reply in replies:
         cache = reply._state.fields_cache
         cache["author"] = users.result.get(reply.author_id)

@@ -211,3 +211,22 @@ def test_delete_from_the_queue_keeps_the_report_and_logs_the_deletion(world, sta
     assert report.note is None and report.is_open is None
     assert LogEntry.objects.filter(action_flag=DELETION, object_id=str(note.pk)).exists()
     assert "The note has been deleted." in staff.get(f"/admin/notes/report/{report.pk}/change/").content.decode()
+
+
+def test_forwards_go_with_a_hidden_original_or_a_suspended_author(world, staff):
+    ann, bob, notes, readers = world
+    forward = services.note_forward(user=ann, note_id=notes["file"].pk, audience="public")
+    forward_urls = [f"/notes/{forward.pk}/", f"/notes/{forward.pk}/file/{forward.file_name}"]
+    outsider = readers["outsider"]
+    assert "Forwarded from" in outsider.get("/ann/").content.decode()
+    assert all(outsider.get(url).status_code == 200 for url in forward_urls)
+
+    action(staff, "/admin/notes/note/", "hide_notes", [notes["file"].pk])
+    assert "Forwarded from" not in outsider.get("/ann/").content.decode()
+    assert all(outsider.get(url).status_code == 404 for url in forward_urls)
+
+    action(staff, "/admin/notes/note/", "unhide_notes", [notes["file"].pk])
+    assert "Forwarded from" in outsider.get("/ann/").content.decode()
+    action(staff, "/admin/accounts/user/", "suspend_users", [bob.pk])
+    assert "Forwarded from" not in outsider.get("/ann/").content.decode()
+    assert all(outsider.get(url).status_code == 404 for url in forward_urls)
