@@ -163,7 +163,9 @@ def people(request: HttpRequest, username: str, which: str) -> HttpResponse:
     page_size = selectors.PEOPLE_PAGE_SIZE
     # One extra tells whether there is a next page without counting.
     found = select(person, before=_before(request), limit=page_size + 1)
-    listed, more = found[:page_size], len(found) > page_size
+    page, more = found[:page_size], len(found) > page_size
+    # Suspended people are not shown; the next page still starts after this page's last id.
+    listed = [someone for someone in page if not someone.is_suspended]
     summary = selectors.profile_summary(request.user, person)
     return render(
         request,
@@ -175,14 +177,15 @@ def people(request: HttpRequest, username: str, which: str) -> HttpResponse:
             "tab": which,
             "title": title,
             "people": listed,
-            "next_before": listed[-1].pk if more else None,
+            "next_before": page[-1].pk if more else None,
         },
     )
 
 
 @login_required
 def friend_requests(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/requests.html", {"people": selectors.pending_requests(request.user)})
+    waiting = [someone for someone in selectors.pending_requests(request.user) if not someone.is_suspended]
+    return render(request, "accounts/requests.html", {"people": waiting})
 
 
 @login_required

@@ -230,3 +230,16 @@ def test_forwards_go_with_a_hidden_original_or_a_suspended_author(world, staff):
     action(staff, "/admin/accounts/user/", "suspend_users", [bob.pk])
     assert "Forwarded from" not in outsider.get("/ann/").content.decode()
     assert all(outsider.get(url).status_code == 404 for url in forward_urls)
+
+
+def test_a_suspended_person_leaves_friend_lists_and_requests(world, staff, make_user):
+    from accounts import services as account_services
+
+    ann, bob, _, readers = world
+    cat = make_user("cat")
+    account_services.friend_add(cat, ann)  # cat waits for ann's answer
+    assert 'href="/bob/"' in readers["ann"].get("/ann/friends/").content.decode()
+    assert 'href="/cat/"' in readers["ann"].get("/friends/requests/").content.decode()
+    action(staff, "/admin/accounts/user/", "suspend_users", [bob.pk, cat.pk])
+    assert 'href="/bob/"' not in readers["ann"].get("/ann/friends/").content.decode()
+    assert 'href="/cat/"' not in readers["ann"].get("/friends/requests/").content.decode()
