@@ -154,12 +154,10 @@ if _primary_url:
         _replica["TEST"] = {"MIRROR": "default"}
         DATABASES[f"replica{_index}"] = _replica
 else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env_str("POWNCE_SQLITE_PATH") or str(VAR_DIR / "pownce.sqlite3"),
-        }
-    }
+    _sqlite_path = Path(env_str("POWNCE_SQLITE_PATH") or VAR_DIR / "pownce.sqlite3")
+    # A fresh checkout has no var/ yet, and SQLite will not create the folder of its file.
+    _sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(_sqlite_path)}}
 
 DATABASE_ROUTERS = ["pownce.router.PrimaryReplicaRouter"]
 REPLICA_ALIASES = [alias for alias in DATABASES if alias != "default"]

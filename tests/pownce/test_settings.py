@@ -100,3 +100,13 @@ def test_production_settings_pass_check_deploy():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_embedded_default_creates_the_folder_of_its_database(tmp_path):
+    database = tmp_path / "fresh" / "checkout" / "pownce.sqlite3"
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("POWNCE_")}
+    clean.update(POWNCE_SQLITE_PATH=str(database))
+    command = [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"]
+    result = subprocess.run(command, env=clean, cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert database.exists()
