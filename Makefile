@@ -7,6 +7,8 @@ STACK := deploy/stack.sh
 # Demo data for `make run`: small enough to seed in seconds.
 DEMO_USERS ?= 30
 DEMO_NOTES ?= 300
+# The profile (deploy/profiles/NAME.env) whose ports and var/NAME/ `make test` uses.
+TEST_PROFILE ?= test
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run test test-down stack stack-status stack-down bench lint check-deploy clean
@@ -31,12 +33,12 @@ run: $(VENV)/.installed ## the embedded default: SQLite + local memory cache, de
 
 test: $(VENV)/.installed ## the whole suite on real MariaDB primary+replica, memcached, Redis, HAProxy
 	@bash deploy/install-packages.sh wrk chromium
-	@$(STACK) --profile test up data
-	@set -a && . <($(STACK) --profile test test-env) && set +a && \
-		$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@$(STACK) --profile $(TEST_PROFILE) up data
+	@set -a && . <($(STACK) --profile $(TEST_PROFILE) test-env) && set +a && \
+		POWNCE_TEST_PROFILE=$(TEST_PROFILE) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test-down: ## stop the services `make test` started
-	@$(STACK) --profile test down
+	@$(STACK) --profile $(TEST_PROFILE) down
 
 stack: $(VENV)/.installed ## start the production shape on loopback (demo data if empty): http://127.0.0.1:8080/
 	@bash deploy/install-packages.sh

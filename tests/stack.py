@@ -4,6 +4,8 @@ components."""
 
 from __future__ import annotations
 
+import os
+import shlex
 import subprocess
 import time
 from pathlib import Path
@@ -13,8 +15,28 @@ from django.conf import settings
 from django.db import connections
 
 ROOT = Path(__file__).resolve().parent.parent
-# HAProxy of the test profile (deploy/profiles/test.env), started by the web_stack fixture.
-HAPROXY = "http://127.0.0.1:8090"
+# The profile `make test` started (deploy/profiles/NAME.env; `make test TEST_PROFILE=NAME`
+# runs the suite on another profile's ports, e.g. two suites side by side).
+PROFILE_NAME = os.environ.get("POWNCE_TEST_PROFILE", "test")
+
+
+def read_profile(name: str) -> dict[str, str]:
+    """The variables of ``deploy/profiles/NAME.env`` (simple ``NAME=value`` lines, shell quoting)."""
+    values: dict[str, str] = {}
+    for line in (ROOT / "deploy" / "profiles" / f"{name}.env").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, raw = line.partition("=")
+            values[key] = " ".join(shlex.split(raw))
+    return values
+
+
+PROFILE = read_profile(PROFILE_NAME)
+APP_PORTS = [int(port) for port in PROFILE["APP_PORTS"].split()]
+MEMCACHED_PORTS = [int(port) for port in PROFILE["MEMCACHED_PORTS"].split()]
+# HAProxy of the test profile, started by the web_stack fixture, and its stats page.
+HAPROXY = f"http://127.0.0.1:{PROFILE['HAPROXY_PORT']}"
+HAPROXY_STATS = f"http://127.0.0.1:{PROFILE['HAPROXY_STATS_PORT']}"
 
 
 def run_dir() -> Path:
@@ -59,7 +81,7 @@ def set_replica_delay(seconds: int) -> None:
 
 def stack(action: str, *components: str) -> str:
     result = subprocess.run(
-        ["bash", str(ROOT / "deploy" / "stack.sh"), "--profile", "test", action, *components],
+        ["bash", str(ROOT / "deploy" / "stack.sh"), "--profile", PROFILE_NAME, action, *components],
         capture_output=True,
         text=True,
         timeout=120,

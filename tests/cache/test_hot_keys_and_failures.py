@@ -10,7 +10,7 @@ from django.db import connections
 from accounts.models import User
 from cache import objects, protocol
 from cache.stats import stats
-from tests.stack import run_dir, stack
+from tests.stack import MEMCACHED_PORTS, run_dir, stack
 
 pytestmark = pytest.mark.stack
 
@@ -67,7 +67,7 @@ def many_people(db):
 
 def test_killed_memcached_means_misses_and_a_restarted_one_serves_nothing_stale(many_people, settings):
     ids = [person.pk for person in many_people]
-    port = 11322
+    port = MEMCACHED_PORTS[1]
     victims = owned_by(port, User, ids)
     assert victims, "some keys must live on the server we kill"
     objects.get_many(User, ids)
@@ -91,7 +91,7 @@ def test_killed_memcached_means_misses_and_a_restarted_one_serves_nothing_stale(
 def test_a_server_cut_off_and_back_with_old_values_is_flushed_before_use(many_people):
     """SIGSTOP freezes memcached with its data (a partition, not a restart)."""
     ids = [person.pk for person in many_people]
-    port = 11322
+    port = MEMCACHED_PORTS[1]
     victims = owned_by(port, User, ids)
     objects.get_many(User, ids)  # "before" cached on both servers
     pid = memcached_pid(port)

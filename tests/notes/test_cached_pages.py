@@ -11,7 +11,7 @@ from cache.stats import stats
 from notes import services
 from notes.models import Note
 from tests.notes.conftest import befriend
-from tests.stack import run_dir, stack
+from tests.stack import MEMCACHED_PORTS, run_dir, stack
 
 pytestmark = pytest.mark.stack
 
@@ -88,7 +88,7 @@ def test_block_hides_cached_private_notes_at_once(busy_home):
 def test_killed_memcached_during_page_loop_costs_no_errors_and_serves_nothing_stale(busy_home):
     client, ann, bob, _ = busy_home
     stack("up", "memcached")
-    pid = int((run_dir() / "memcached-11322.pid").read_text())
+    pid = int((run_dir() / f"memcached-{MEMCACHED_PORTS[1]}.pid").read_text())
     statuses = []
     try:
         for i in range(40):

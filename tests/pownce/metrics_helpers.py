@@ -13,7 +13,7 @@ from django.conf import settings
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.stack import wait_until
+from tests.stack import HAPROXY_STATS, wait_until
 
 Samples = dict[tuple[str, frozenset], float]
 
@@ -65,7 +65,7 @@ def figures(page: str) -> dict[str, str]:
     return dict(FIGURE.findall(page))
 
 
-HAPROXY_STATS_CSV = "http://127.0.0.1:8414/;csv"  # the test profile's HAPROXY_STATS_PORT
+HAPROXY_STATS_CSV = HAPROXY_STATS + "/;csv"
 
 
 def haproxy_states() -> dict[str, str]:

@@ -22,11 +22,11 @@ from tests.pownce.metrics_helpers import (
     total,
     wait_for_app_servers_up,
 )
-from tests.stack import HAPROXY, ROOT
+from tests.stack import APP_PORTS, HAPROXY, run_dir
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True, databases="__all__")]
 
-APP_SERVERS = {"app1": "http://127.0.0.1:8011", "app2": "http://127.0.0.1:8012"}
+APP_SERVERS = {f"app{i}": f"http://127.0.0.1:{port}" for i, port in enumerate(APP_PORTS, start=1)}
 PUBLIC = {"view": "public", "method": "GET", "status": "2xx"}
 
 
@@ -39,7 +39,7 @@ def scrape(base: str) -> dict:
 def requests_per_worker(server: str) -> Counter:
     """What each worker process of ``server`` wrote to its own metrics file for the public view."""
     per_pid: Counter = Counter()
-    for path in (ROOT / "var" / "test" / "metrics" / server).glob("counter_*.db"):
+    for path in (run_dir().parent / "metrics" / server).glob("counter_*.db"):
         pid = path.stem.rsplit("_", 1)[1]
         for key, value, _, _ in MmapedDict.read_all_values_from_file(str(path)):
             _, name, labels, _ = json.loads(key)
