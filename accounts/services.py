@@ -40,15 +40,19 @@ def login_attempt_allowed(*, ip: str, username: str) -> bool:
     """Count one log-in attempt against both the address and the username; False once either
     is over its limit. Both are counted, so guessing one account's password from many addresses
     and trying many accounts from one address are both slowed down."""
-    by_ip = ratelimit.hit("login-ip", ip, limit=LOGIN_ATTEMPTS_PER_IP, window=LOGIN_WINDOW_SECONDS)
+    by_ip = ratelimit.hit("login-ip", ip, limit=LOGIN_ATTEMPTS_PER_IP, window=LOGIN_WINDOW_SECONDS, fail_closed=True)
     by_name = ratelimit.hit(
-        "login-user", username.strip().lower(), limit=LOGIN_ATTEMPTS_PER_USERNAME, window=LOGIN_WINDOW_SECONDS
+        "login-user",
+        username.strip().lower(),
+        limit=LOGIN_ATTEMPTS_PER_USERNAME,
+        window=LOGIN_WINDOW_SECONDS,
+        fail_closed=True,
     )
     return by_ip and by_name
 
 
 def signup_attempt_allowed(*, ip: str) -> bool:
-    return ratelimit.hit("signup-ip", ip, limit=SIGNUPS_PER_IP, window=SIGNUP_WINDOW_SECONDS)
+    return ratelimit.hit("signup-ip", ip, limit=SIGNUPS_PER_IP, window=SIGNUP_WINDOW_SECONDS, fail_closed=True)
 
 
 def user_sign_up(*, username: str, email: str, password: str) -> User:

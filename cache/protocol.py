@@ -22,6 +22,9 @@ The rules (the 2009 talk's protocol, with its holes closed):
 4. **A tombstoned key loads from the primary**: the replica may not have applied the write yet.
    ``TOMBSTONE_TTL`` must exceed the replica lag the router tolerates (its maximum lag plus its
    health-check interval), so once the tombstone is gone every replica in rotation has the write.
+   If the primary cannot be reached (``OperationalError``), the key is read from the replicas
+   instead and **not filled**: a page stays available while the primary is away, at the price
+   of possibly showing the value from before the write for that one read.
 5. **One refill per hot key at a time (a lease)**. The reader that sees a tombstone first wins a
    lease (``add`` of ``<key>:lease``), looks at the key once more (the previous lease holder may
    have filled it and released its lease in between), loads from the primary and replaces the
@@ -50,7 +53,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import caches
 from django.core.signals import setting_changed
-from django.db import connections, transaction
+from django.db import OperationalError, connections, transaction
 from django.dispatch import receiver
 
 from cache.stats import stats
@@ -143,12 +146,28 @@ def read_through(keys: list[str], load: Loader, *, ttl: int | None = None) -> di
     unreachable = [key for key in keys if key in fetched.unreachable]
     to_load = missing + won + unreachable
     if to_load:
-        loaded = load(to_load, bool(won or unreachable))
+        loaded, fresh = _load(load, to_load, bool(won or unreachable))
         result.update(loaded)
-        _fill(store, loaded, missing, won, tombstoned, ttl)
+        _fill(store, loaded, missing, won if fresh else [], tombstoned, ttl)
     if lost:
         result.update(_wait_for_lease_holders(store, lost, load, conf))
     return result
+
+
+def _load(load: Loader, keys: list[str], primary: bool) -> tuple[dict[str, Any], bool]:
+    """``load(keys, primary)``; and when the primary cannot be reached, the replicas' answer.
+
+    Availability over freshness, for one read: while the primary is away, a recently written
+    key is read from a replica, which may not have the write yet (by at most its lag). Such a
+    value is returned but never filled (the second result is False), so it is not kept past
+    this request; the tombstone stays until the primary answers again or it expires."""
+    if not primary:
+        return load(keys, False), True
+    try:
+        return load(keys, True), True
+    except OperationalError:
+        stats.incr("primary_fallbacks")
+        return load(keys, False), False
 
 
 _KINDS = {"o": "object", "l": "list", "v": "value"}
@@ -243,5 +262,5 @@ def _wait_for_lease_holders(store, keys: list[str], load: Loader, conf: Config) 
             break
     if pending:
         stats.incr("lease_timeouts", len(pending))
-        result.update(load(pending, True))
+        result.update(_load(load, pending, True)[0])
     return result

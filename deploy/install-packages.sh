@@ -10,7 +10,7 @@ if [ "${1:-}" = --build ]; then
     shift
 else
     need_cmds+=(mariadbd:mariadb-server mariadb:mariadb-client memcached:memcached haproxy:haproxy
-                redis-server:redis-server)
+                redis-server:redis-server nginx:nginx)
 fi
 missing=()
 python3 -c "import ensurepip, venv" 2>/dev/null || missing+=(python3-venv)
@@ -33,7 +33,13 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    # Packages' own service start-up is not wanted: the project starts its own instances.
+    # Packages' own service start-up is not wanted: the project starts its own instances (and a
+    # stock nginx would take port 80). policy-rc.d saying 101 tells the packages not to start.
+    policy=/usr/sbin/policy-rc.d
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy"
+        trap 'rm -f "$policy"' EXIT
+    fi
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
     echo "missing: ${missing[*]}" >&2

@@ -4,6 +4,7 @@
 #   deploy/stack.sh [--profile stack|test|bench] up     [GROUP|COMPONENT ...]
 #   deploy/stack.sh [--profile stack|test|bench] down   [GROUP|COMPONENT ...]
 #   deploy/stack.sh [--profile stack|test|bench] status
+#   deploy/stack.sh [--profile stack|test|bench] restart app  # rolling: one app server at a time
 #   deploy/stack.sh [--profile stack|test|bench] env     # print the app's environment
 #   deploy/stack.sh --profile test test-env          # the environment pytest runs with
 #
@@ -12,8 +13,11 @@
 # worker).  Ports come from deploy/profiles/PROFILE.env; data, pid files and logs live under
 # var/PROFILE/. A profile may add app environment (APP_EXTRA_ENV="NAME=value …") and size
 # InnoDB's buffer pool (INNODB_BUFFER_POOL, 256M by default).
+# An app server is an nginx on its APP_PORTS port (deploy/nginx.conf: buffers slow clients,
+# serves note files by X-Accel-Redirect) in front of a gunicorn on port + GUNICORN_PORT_OFFSET.
 # Every command is idempotent: `up` leaves running components alone, `down` stops only the
-# processes whose pid files it wrote.
+# processes whose pid files it wrote. `up` returns once HAProxy reports every app server UP
+# (or fails after READY_TIMEOUT seconds, 60 by default, saying which is not).
 # The app component also runs the status page's sampler (`manage.py sample_status`, every
 # STATUS_SAMPLE_SECONDS, 15 by default) and gives each app server its own, freshly emptied,
 # PROMETHEUS_MULTIPROC_DIR under var/PROFILE/metrics/ (see pownce/metrics.py).
@@ -35,6 +39,9 @@ PY="${POWNCE_PYTHON:-$ROOT/.venv/bin/python}"
 mkdir -p "$RUN" "$LOG"
 
 say() { printf '%-10s %s\n' "$1" "$2"; }
+
+GUNICORN_PORT_OFFSET=${GUNICORN_PORT_OFFSET:-1000}
+READY_TIMEOUT=${READY_TIMEOUT:-60}
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
@@ -87,9 +94,18 @@ POWNCE_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 POWNCE_VAR_DIR=$VAR
 POWNCE_MEDIA_ROOT=$VAR/media
 POWNCE_HAPROXY_STATS_URL=http://127.0.0.1:$HAPROXY_STATS_PORT/
+POWNCE_FILE_SERVE_HEADER=X-Accel-Redirect
 EOF
     local extra
     for extra in ${APP_EXTRA_ENV:-}; do echo "$extra"; done
+}
+
+# Export that environment into the current (sub)shell: `( with_app_env; cd "$ROOT"; … )`.
+with_app_env() {
+    set -a
+    # shellcheck source=/dev/null
+    . <(app_env)
+    set +a
 }
 
 # --- MariaDB ------------------------------------------------------------------------------
@@ -194,29 +210,92 @@ start_redis() {
     say redis "started on 127.0.0.1:$REDIS_PORT (pid $(cat "$RUN/redis.pid"), log $LOG/redis.log)"
 }
 
-# --- app servers, HAProxy ------------------------------------------------------------------
+# --- app servers (nginx + gunicorn), HAProxy -----------------------------------------------
+start_gunicorn() {  # start_gunicorn NAME PORT: the gunicorn behind NAME's nginx
+    local name=$1 port=$2
+    if pid_alive "$RUN/$name.pid"; then say "$name" "gunicorn already running on 127.0.0.1:$port"; return; fi
+    (
+        with_app_env
+        export POWNCE_BIND="127.0.0.1:$port" POWNCE_RUN_DIR="$RUN" POWNCE_SERVER_NAME="$name"
+        export POWNCE_GUNICORN_WORKERS="$GUNICORN_WORKERS"
+        # Every worker writes its metrics here and /metrics sums them; a new server starts at 0.
+        export PROMETHEUS_MULTIPROC_DIR="$VAR/metrics/$name"
+        rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+        cd "$ROOT"
+        "$ROOT/.venv/bin/gunicorn" -c deploy/gunicorn.conf.py --daemon
+    )
+    for _ in $(seq 1 100); do pid_alive "$RUN/$name.pid" && port_open "$port" && break; sleep 0.1; done
+    wait_port "$port" "$name" "$LOG/$name.error.log"
+    say "$name" "gunicorn on 127.0.0.1:$port (pid $(cat "$RUN/$name.pid"), logs $LOG/$name.*.log)"
+}
+
+start_nginx() {  # start_nginx NAME PORT GUNICORN_PORT: NAME's buffering proxy
+    local name=$1 port=$2 gport=$3 conf="$VAR/nginx-$1.conf" tmp="$VAR/nginx/$1"
+    local upload_mb=${POWNCE_MAX_UPLOAD_MB:-100}
+    mkdir -p "$tmp"
+    sed -e "s|@USER@|$(id -un)|g" -e "s|@RUN@|$RUN|g" -e "s|@LOG@|$LOG|g" -e "s|@NAME@|$name|g" \
+        -e "s|@TMP@|$tmp|g" -e "s|@ADDR@|127.0.0.1|g" -e "s|@PORT@|$port|g" -e "s|@GUNICORN_PORT@|$gport|g" \
+        -e "s|@MAX_BODY@|$((upload_mb + 1))m|g" -e "s|@MAX_UPLOAD_MB@|$upload_mb|g" \
+        -e "s|@FILE_PREFIX@|/protected-media/|g" -e "s|@MEDIA_ROOT@|$VAR/media|g" \
+        "$ROOT/deploy/nginx.conf" > "$conf"
+    if pid_alive "$RUN/nginx-$name.pid"; then
+        nginx -q -c "$conf" -s reload 2>> "$LOG/nginx-$name.error.log"
+        say "$name" "nginx already running on 127.0.0.1:$port (configuration reloaded)"
+        return
+    fi
+    nginx -q -t -c "$conf" 2> "$LOG/nginx-$name.check.log" || { cat "$LOG/nginx-$name.check.log" >&2; return 1; }
+    nginx -c "$conf"
+    wait_port "$port" "nginx-$name" "$LOG/nginx-$name.error.log"
+    say "$name" "http://127.0.0.1:$port/ (nginx pid $(cat "$RUN/nginx-$name.pid") -> gunicorn :$gport)"
+}
+
 start_apps() {
     local i=0 port
     for port in $APP_PORTS; do
         i=$((i + 1))
-        local name="app$i"
-        if pid_alive "$RUN/$name.pid"; then say "$name" "already running on 127.0.0.1:$port"; continue; fi
-        (
-            set -a
-            # shellcheck source=/dev/null
-            . <(app_env)
-            set +a
-            export POWNCE_BIND="127.0.0.1:$port" POWNCE_RUN_DIR="$RUN" POWNCE_SERVER_NAME="$name"
-            export POWNCE_GUNICORN_WORKERS="$GUNICORN_WORKERS"
-            # Every worker writes its metrics here and /metrics sums them; a new server starts at 0.
-            export PROMETHEUS_MULTIPROC_DIR="$VAR/metrics/$name"
-            rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
-            cd "$ROOT"
-            "$ROOT/.venv/bin/gunicorn" -c deploy/gunicorn.conf.py --daemon
-        )
-        for _ in $(seq 1 100); do pid_alive "$RUN/$name.pid" && port_open "$port" && break; sleep 0.1; done
-        wait_port "$port" "$name" "$LOG/$name.error.log"
-        say "$name" "started on 127.0.0.1:$port (pid $(cat "$RUN/$name.pid"), logs $LOG/$name.*.log)"
+        start_gunicorn "app$i" $((port + GUNICORN_PORT_OFFSET))
+        start_nginx "app$i" "$port" $((port + GUNICORN_PORT_OFFSET))
+    done
+}
+
+stop_apps() {
+    local i=0 port
+    for port in $APP_PORTS; do
+        i=$((i + 1))
+        stop_pidfile "$RUN/nginx-app$i.pid" "nginx-app$i"
+        stop_pidfile "$RUN/app$i.pid" "app$i"
+    done
+}
+
+haproxyctl() { "$PY" "$ROOT/deploy/haproxyctl.py" "$RUN/haproxy.sock" "$@"; }
+
+# Readiness: the site is up when HAProxy sends traffic to every app server, not when a port
+# opens (for a second or two after that, every check may still be failing: 503 for everyone).
+wait_ready() {
+    pid_alive "$RUN/haproxy.pid" || return 0
+    if ! haproxyctl wait-up --timeout "$READY_TIMEOUT"; then
+        haproxyctl states >&2 || true
+        echo "see $LOG/app*.error.log and $LOG/nginx-app*.error.log" >&2
+        return 1
+    fi
+    say haproxy "every app server is UP"
+}
+
+# One app server at a time: out of rotation, its requests finished, a new gunicorn, back in
+# rotation once HAProxy's checks pass. The others carry the traffic meanwhile: 0 failed requests.
+restart_apps() {
+    pid_alive "$RUN/haproxy.pid" || { echo "restart app needs HAProxy running (stack.sh up)" >&2; return 1; }
+    local i=0 port
+    for port in $APP_PORTS; do
+        i=$((i + 1))
+        haproxyctl drain "app$i" --timeout 60
+        say "app$i" "drained"
+        stop_pidfile "$RUN/app$i.pid" "app$i"
+        start_gunicorn "app$i" $((port + GUNICORN_PORT_OFFSET))
+        start_nginx "app$i" "$port" $((port + GUNICORN_PORT_OFFSET))
+        haproxyctl ready "app$i"
+        haproxyctl wait-up "app$i" --timeout "$READY_TIMEOUT"
+        say "app$i" "UP again"
     done
 }
 
@@ -226,10 +305,7 @@ start_apps() {
 start_worker() {
     if pid_alive "$RUN/worker.pid"; then say worker "already running (pid $(cat "$RUN/worker.pid"))"; return; fi
     (
-        set -a
-        # shellcheck source=/dev/null
-        . <(app_env)
-        set +a
+        with_app_env
         cd "$ROOT"
         setsid "$PY" manage.py task_worker --worker-id "$(hostname)-$PROFILE_NAME-worker1" \
             --interval 0.5 --no-startup-delay < /dev/null >> "$LOG/worker.log" 2>&1 &
@@ -248,10 +324,7 @@ start_worker() {
 start_sampler() {
     if pid_alive "$RUN/sampler.pid"; then say sampler "already running (pid $(cat "$RUN/sampler.pid"))"; return; fi
     (
-        set -a
-        # shellcheck source=/dev/null
-        . <(app_env)
-        set +a
+        with_app_env
         cd "$ROOT"
         setsid "$PY" manage.py sample_status --every "${STATUS_SAMPLE_SECONDS:-15}" < /dev/null >> "$LOG/sampler.log" 2>&1 &
         echo $! > "$RUN/sampler.pid"
@@ -259,22 +332,28 @@ start_sampler() {
     say sampler "started (pid $(cat "$RUN/sampler.pid"), every ${STATUS_SAMPLE_SECONDS:-15}s, log $LOG/sampler.log)"
 }
 
-haproxy_env() {
-    set -- $APP_PORTS
-    export POWNCE_RUN_DIR="$RUN" HAPROXY_PORT HAPROXY_STATS_PORT APP1_PORT=$1 APP2_PORT=$2
+haproxy_config() {  # var/PROFILE/haproxy.cfg: deploy/haproxy.cfg with one server line per app server
+    local i=0 port lines=""
+    for port in $APP_PORTS; do
+        i=$((i + 1))
+        lines+="    server app$i 127.0.0.1:$port check\n"
+    done
+    sed "s|^ *@APP_SERVERS@\$|${lines%\\n}|" "$ROOT/deploy/haproxy.cfg" > "$VAR/haproxy.cfg"
+    export POWNCE_RUN_DIR="$RUN" HAPROXY_PORT HAPROXY_STATS_PORT
 }
 
 start_haproxy() {
     if pid_alive "$RUN/haproxy.pid"; then say haproxy "already running on 127.0.0.1:$HAPROXY_PORT"; return; fi
-    haproxy_env
-    haproxy -c -q -f "$ROOT/deploy/haproxy.cfg"
-    haproxy -D -f "$ROOT/deploy/haproxy.cfg" > "$LOG/haproxy.log" 2>&1
+    haproxy_config
+    haproxy -c -q -f "$VAR/haproxy.cfg"
+    haproxy -D -f "$VAR/haproxy.cfg" > "$LOG/haproxy.log" 2>&1
     wait_port "$HAPROXY_PORT" haproxy "$LOG/haproxy.log"
     say haproxy "http://127.0.0.1:$HAPROXY_PORT/ (stats and /metrics on 127.0.0.1:$HAPROXY_STATS_PORT)"
 }
 
 migrate() {
-    (set -a; . <(app_env); set +a; cd "$ROOT"; "$PY" manage.py migrate --noinput -v 0)
+    # A migration may run longer than a request may wait: no read/write timeout for it.
+    (with_app_env; cd "$ROOT"; POWNCE_DB_READ_TIMEOUT=0 "$PY" manage.py migrate --noinput -v 0)
     say schema "migrated on the primary"
 }
 
@@ -307,6 +386,7 @@ up() {
             worker) [ "$PROFILE" != test ] && [ $migrated = 0 ] && migrate; start_worker ;;
         esac
     done
+    wait_ready
 }
 
 down() {
@@ -317,7 +397,7 @@ down() {
         case $c in
             worker) stop_pidfile "$RUN/worker.pid" worker ;;
             haproxy) stop_pidfile "$RUN/haproxy.pid" haproxy ;;
-            app) i2=0; for port in $APP_PORTS; do i2=$((i2 + 1)); stop_pidfile "$RUN/app$i2.pid" "app$i2"; done; stop_pidfile "$RUN/sampler.pid" sampler ;;
+            app) stop_apps; stop_pidfile "$RUN/sampler.pid" sampler ;;
             redis) stop_pidfile "$RUN/redis.pid" redis ;;
             memcached) for port in $MEMCACHED_PORTS; do stop_pidfile "$RUN/memcached-$port.pid" memcached; done ;;
             replica) stop_pidfile "$RUN/replica.pid" replica ;;
@@ -334,7 +414,11 @@ status() {
     show replica "$RUN/replica.pid" "$REPLICA_PORT" "$(pid_alive "$RUN/replica.pid" && replica_status)"
     for port in $MEMCACHED_PORTS; do show memcached "$RUN/memcached-$port.pid" "$port"; done
     show redis "$RUN/redis.pid" "$REDIS_PORT"
-    for port in $APP_PORTS; do i=$((i + 1)); show "app$i" "$RUN/app$i.pid" "$port"; done
+    for port in $APP_PORTS; do
+        i=$((i + 1))
+        show "app$i" "$RUN/app$i.pid" $((port + GUNICORN_PORT_OFFSET)) "gunicorn"
+        show "nginx$i" "$RUN/nginx-app$i.pid" "$port" "buffering proxy of app$i"
+    done
     show haproxy "$RUN/haproxy.pid" "$HAPROXY_PORT" "stats http://127.0.0.1:$HAPROXY_STATS_PORT/"
     if pid_alive "$RUN/sampler.pid"; then state="up  pid $(cat "$RUN/sampler.pid")"; else state="DOWN"; fi
     say sampler "$state  log $LOG/sampler.log"
@@ -344,10 +428,11 @@ status() {
 
 case $ACTION in
     up) up "$@" ;;
+    restart) [ "${1:-}" = app ] || { echo "usage: $0 restart app" >&2; exit 2; }; restart_apps ;;
     down) down "$@" ;;
     status) status ;;
     env) app_env ;;
     # pytest adds "test_" to the database name itself.
     test-env) APP_DB_NAME="" app_env ;;
-    *) echo "usage: $0 [--profile stack|test|bench] up|down|status|env [components]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--profile stack|test|bench] up|down|status|env|restart app [components]" >&2; exit 2 ;;
 esac

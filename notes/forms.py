@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+
 from django import forms
 from django.conf import settings
 
@@ -9,6 +12,7 @@ from accounts.models import FriendSet, User
 from accounts.selectors import AudienceOptions, audience_options
 from notes.models import Note
 
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 
 
@@ -54,9 +58,20 @@ class NoteForm(AudienceMixin, forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 
+    # A fresh key each time the form is shown (rendered outside the reusable composer HTML, in
+    # notes/_composer.html); sent back with the note, it makes a retried send harmless.
+    idempotency_key = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
     def __init__(self, *args, author: User, audience: AudienceOptions | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["audience"] = self._audience_field(author, audience)
+        if not self.is_bound:
+            self.initial["idempotency_key"] = uuid.uuid4().hex
+
+    def clean_idempotency_key(self) -> str:
+        # Only the form's own keys count; anything else sends the note without one.
+        key = self.cleaned_data["idempotency_key"]
+        return key if IDEMPOTENCY_KEY.fullmatch(key) else ""
 
     @property
     def max_upload_bytes(self) -> int:
@@ -76,6 +91,7 @@ class NoteForm(AudienceMixin, forms.Form):
             "event_name": data["event_name"],
             "event_place": data["event_place"],
             "event_start": data["event_start"],
+            "idempotency_key": data["idempotency_key"],
             **self.audience_kwargs(),
         }
 

@@ -118,6 +118,10 @@ class Note(models.Model):
     # Hidden by a moderator: gone from every stream, page and download for everyone (the
     # readers drop hidden notes when they load note objects; see notes/selectors.py).
     is_hidden = models.BooleanField("hidden", default=False)
+    # The note form's one-time key (notes.services.note_create): the same form sent twice (a
+    # retry after a timeout, a double click) makes one note. NULL, not "", for notes without a
+    # key: the unique index allows many NULLs (MariaDB has no partial indexes).
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
 
     objects = NoteQuerySet.as_manager()
 
@@ -126,6 +130,9 @@ class Note(models.Model):
         indexes = [
             models.Index(fields=["audience", "id"], name="note_audience_id"),
             models.Index(fields=["author", "id"], name="note_author_id"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["author", "idempotency_key"], name="note_author_idempotency_key"),
         ]
 
     def __str__(self) -> str:

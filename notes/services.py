@@ -181,9 +181,17 @@ def note_create(
     event_start=None,
     friend_set: FriendSet | None = None,
     recipient: User | None = None,
+    idempotency_key: str = "",
 ) -> Note:
     """Validate and send a note to its audience. Raises ValidationError (by field) and creates
-    nothing when the note is not acceptable."""
+    nothing when the note is not acceptable.
+
+    With an ``idempotency_key`` (the note form's), sending again what ``author`` already sent
+    with that key returns the note already sent and creates nothing: a client that did not see
+    the answer (a timeout, a 503 while the primary was away, a double click) may simply retry.
+    Two sends racing with one key make one note (the unique index decides)."""
+    if idempotency_key and (sent := Note.objects.filter(author=author, idempotency_key=idempotency_key).first()):
+        return sent
     note = Note(
         author=author,
         kind=kind,
@@ -195,6 +203,7 @@ def note_create(
         event_start=event_start if kind == Note.Kind.EVENT else None,
         friend_set=friend_set if audience == Note.Audience.SET else None,
         recipient=recipient if audience == Note.Audience.FRIEND else None,
+        idempotency_key=idempotency_key or None,
     )
     errors: dict[str, list[str]] = {}
     _validate_content(note, upload if kind == Note.Kind.FILE else None, errors)
@@ -205,9 +214,18 @@ def note_create(
 
     if kind == Note.Kind.FILE:
         files.attach_upload(note, upload, clean_file_name(upload.name))
-    with transaction.atomic():
-        note.save()
-        note_deliver(note)
+    try:
+        with transaction.atomic():
+            note.save()
+            note_deliver(note)
+    except IntegrityError:
+        # The same form, sent twice at once: the other send made the note.
+        sent = idempotency_key and Note.objects.filter(author=author, idempotency_key=idempotency_key).first()
+        if not sent:
+            raise
+        if note.file:
+            files.delete_unused([note.file.name])
+        return sent
     if kind == Note.Kind.FILE and files.is_inline(note):
         tasks.note_thumbnail_make.enqueue(note.pk)
     return note

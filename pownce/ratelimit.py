@@ -2,7 +2,13 @@
 
 ``hit(scope, ident, limit, window)`` counts one attempt and says whether it is still allowed.
 Counts live in the shared store, so a limit holds across app servers and worker processes.
-If the store is unreachable the attempt is allowed: a Redis outage must not lock everyone out.
+
+When the store is unreachable, each limit says which way it fails. Limits on reads and on the
+actions of signed-in people fail **open** (the attempt is allowed: a Redis outage must not lock
+everyone out, and what a known person does can be moderated). Limits that guard against
+anonymous abuse (password guessing, mass sign-up) fail **closed** (``fail_closed=True``):
+:class:`pownce.redis_cache.RedisUnavailable` propagates and the visitor gets a 503 "try again in
+a moment" page (:mod:`pownce.unavailable`).
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ import time
 
 from django.core.cache import caches
 
+from pownce.redis_cache import RedisUnavailable
+
 logger = logging.getLogger("pownce.ratelimit")
 
 
@@ -21,8 +29,10 @@ def _key(scope: str, ident: str, window: int) -> str:
     return f"rl:{scope}:{digest}:{int(time.time()) // window}"
 
 
-def hit(scope: str, ident: str, *, limit: int, window: int) -> bool:
-    """Count one attempt by ``ident`` in ``scope``; False once more than ``limit`` in ``window`` s."""
+def hit(scope: str, ident: str, *, limit: int, window: int, fail_closed: bool = False) -> bool:
+    """Count one attempt by ``ident`` in ``scope``; False once more than ``limit`` in ``window`` s.
+
+    Without the store: True, or with ``fail_closed`` raise :class:`RedisUnavailable`."""
     store = caches["redis"]
     key = _key(scope, ident, window)
     try:
@@ -32,8 +42,11 @@ def hit(scope: str, ident: str, *, limit: int, window: int) -> bool:
     except ValueError:  # the key expired between add and incr
         store.add(key, 1, timeout=window + 1)
         return True
-    except Exception:
-        logger.exception("rate limit store unavailable; allowing %s", scope)
+    except Exception as exc:
+        if fail_closed:
+            logger.warning("rate limit store unavailable; refusing %s: %s", scope, exc)
+            raise RedisUnavailable(f"rate limit {scope}: {exc}") from exc
+        logger.warning("rate limit store unavailable; allowing %s: %s", scope, exc)
         return True
 
 

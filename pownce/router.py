@@ -15,13 +15,21 @@ Where a query goes:
 A replica is *healthy* when it answers, its replication threads are running and
 ``Seconds_Behind_Master`` is not NULL and at most ``REPLICA_MAX_LAG``. Each process remembers
 its last look for ``REPLICA_HEALTH_TTL`` seconds; a query that fails on a replica with a
-connection error marks it down at once (see :mod:`pownce.replica_backend`).
+connection error or a timeout marks it down at once (see :mod:`pownce.db_backend`).
+
+Hung is the common failure, not dead, so no request waits on a health check. Every connection
+has connect, read and write timeouts (``POWNCE_DB_*_TIMEOUT``), the check included. Once a look
+is older than the TTL, the next read starts a new check in a background thread and meanwhile
+routes by the old look; only a process's very first look at a replica is waited for, and for
+at most ``REPLICA_FIRST_CHECK_WAIT`` seconds (reads go to the primary if it takes longer).
 
 What is guaranteed:
 
 * A browser sees its own writes for ``PIN_SECONDS`` after each write, whatever the lag —
   provided it sends the cookie back, and its write reached the router (``db_for_write``).
 * No read is sent to a replica known (within the health TTL) to be down or lagging.
+* A request waits on a hung replica for at most its read timeout once: the query fails, the
+  replica is marked down for this process and a safe request is retried on the primary.
 
 What is not guaranteed:
 
@@ -81,25 +89,34 @@ class ReplicaState:
 
 
 class ReplicaHealth:
-    """This process's view of each replica's health, refreshed at most every TTL seconds."""
+    """This process's view of each replica's health, refreshed at most every TTL seconds.
+
+    ``state(alias)`` never blocks on a stale look: it starts one background check per replica
+    (never two at once) and returns the look it has. ``state(alias, refresh=True)`` checks now,
+    in the caller's thread (status page, readiness, tests)."""
 
     def __init__(self) -> None:
         self._states: dict[str, ReplicaState] = {}
+        self._checking: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
 
     def state(self, alias: str, *, refresh: bool = False) -> ReplicaState:
-        now = time.monotonic()
+        if refresh:
+            return self._record(alias, self._check(alias, time.monotonic()))
         with self._lock:
             cached = self._states.get(alias)
-        if cached and not refresh and now - cached.checked_at < settings.REPLICA_HEALTH_TTL:
+            if cached and time.monotonic() - cached.checked_at < settings.REPLICA_HEALTH_TTL:
+                return cached
+            done = self._checking.get(alias)
+            if done is None:
+                done = self._checking[alias] = threading.Event()
+                threading.Thread(target=self._check_in_background, args=(alias, done), daemon=True).start()
+        if cached:
             return cached
-        state = self._check(alias, now)
+        # The first look of this process: worth a short wait, since the answer is usually quick.
+        done.wait(settings.REPLICA_FIRST_CHECK_WAIT)
         with self._lock:
-            self._states[alias] = state
-        if cached and cached.healthy != state.healthy:
-            verdict = "in rotation" if state.healthy else "out of rotation"
-            logger.warning("replica %s is now %s (%s)", alias, verdict, state.reason)
-        return state
+            return self._states.get(alias) or ReplicaState(False, None, "first check still running", 0.0)
 
     def is_healthy(self, alias: str) -> bool:
         return self.state(alias).healthy
@@ -115,16 +132,38 @@ class ReplicaHealth:
         with self._lock:
             self._states.clear()
 
+    def _check_in_background(self, alias: str, done: threading.Event) -> None:
+        try:
+            self._record(alias, self._check(alias, time.monotonic()))
+        finally:
+            with self._lock:
+                self._checking.pop(alias, None)
+            done.set()
+
+    def _record(self, alias: str, state: ReplicaState) -> ReplicaState:
+        with self._lock:
+            previous = self._states.get(alias)
+            self._states[alias] = state
+        if previous and previous.healthy != state.healthy:
+            verdict = "in rotation" if state.healthy else "out of rotation"
+            logger.warning("replica %s is now %s (%s)", alias, verdict, state.reason)
+        return state
+
     @staticmethod
     def _check(alias: str, now: float) -> ReplicaState:
-        connection = connections[alias]
+        """One look at ``alias`` over a connection of its own (with the alias's timeouts), so a
+        check never shares, or breaks, a connection a request is using."""
+        wrapper = connections[alias]
         try:
-            with connection.cursor() as cursor:
+            raw = wrapper.get_new_connection(wrapper.get_connection_params())
+            try:
+                cursor = raw.cursor()
                 cursor.execute("SHOW SLAVE STATUS")
                 row = cursor.fetchone()
                 columns = [column[0] for column in cursor.description or ()]
+            finally:
+                raw.close()
         except Exception as exc:  # any failure to ask means "do not read from it"
-            connection.close()
             return ReplicaState(False, None, f"unreachable: {exc}", now)
         if row is None:
             return ReplicaState(False, None, "not replicating (no slave status)", now)
@@ -139,6 +178,32 @@ class ReplicaHealth:
 
 
 health = ReplicaHealth()
+
+
+class PrimaryBreaker:
+    """This process's memory that the primary just failed at the connection level.
+
+    For ``PRIMARY_RETRY_AFTER`` seconds after such a failure, opening a connection to the
+    primary fails at once instead of waiting for the connect timeout again (see
+    :mod:`pownce.db_backend`): writes answer 503 quickly, and reads of recently invalidated
+    cache keys fall back to a replica (:mod:`cache.protocol`). Then one request tries again."""
+
+    def __init__(self) -> None:
+        self._retry_at = 0.0
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self._retry_at
+
+    def trip(self, reason: str) -> None:
+        if not self.is_open():
+            logger.warning("primary unreachable, failing fast for %ss: %s", settings.PRIMARY_RETRY_AFTER, reason)
+        self._retry_at = time.monotonic() + settings.PRIMARY_RETRY_AFTER
+
+    def reset(self) -> None:
+        self._retry_at = 0.0
+
+
+primary_breaker = PrimaryBreaker()
 
 
 class PrimaryReplicaRouter:

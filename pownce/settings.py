@@ -46,13 +46,19 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
-def database_from_url(url: str) -> dict:
-    """Turn ``mysql://user:password@host:port/name`` into a Django DATABASES entry."""
+def database_from_url(url: str, *, read_timeout: float) -> dict:
+    """Turn ``mysql://user:password@host:port/name`` into a Django DATABASES entry.
+
+    Every wait on the server has a deadline: a hung server (a disk stall, a paused VM) must
+    fail a query within seconds, like a dead one, instead of holding an app server's worker.
+    mysqlclient's timeouts are whole seconds; 0 turns the read/write timeouts off (for a long
+    migration or a bulk load run by hand)."""
     parts = urlsplit(url)
     if parts.scheme not in ("mysql", "mariadb"):
         raise ImproperlyConfigured(f"unsupported database URL scheme {parts.scheme!r} in {url!r}")
     return {
-        "ENGINE": "django.db.backends.mysql",
+        # Django's MySQL backend, plus: a hung server fails once, a failing replica leaves rotation.
+        "ENGINE": "pownce.db_backend",
         "NAME": unquote(parts.path.lstrip("/")),
         "USER": unquote(parts.username or ""),
         "PASSWORD": unquote(parts.password or ""),
@@ -62,10 +68,16 @@ def database_from_url(url: str) -> dict:
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
             "charset": "utf8mb4",
-            "connect_timeout": 2,
+            "connect_timeout": max(1, round(env_float("POWNCE_DB_CONNECT_TIMEOUT", 2))),
             "init_command": "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
-        },
+        }
+        | _io_timeouts(read_timeout),
     }
+
+
+def _io_timeouts(seconds: float) -> dict:
+    whole = round(seconds)
+    return {"read_timeout": whole, "write_timeout": whole} if whole > 0 else {}
 
 
 DEBUG = env_bool("POWNCE_DEBUG", True)
@@ -143,12 +155,15 @@ TEMPLATES = [
 # aliases are "replica1", "replica2", … in the order given. Without a primary URL the embedded
 # SQLite database is used and there are no replicas.
 _primary_url = env_str("POWNCE_DB_PRIMARY")
+# The primary's read/write timeout is longer than a replica's: a write that times out leaves
+# its outcome unknown (see the note form's idempotency key), while a replica's read is simply
+# retried on the primary.
+DB_READ_TIMEOUT = env_float("POWNCE_DB_READ_TIMEOUT", 5)
+REPLICA_READ_TIMEOUT = env_float("POWNCE_REPLICA_READ_TIMEOUT", 2)
 if _primary_url:
-    DATABASES = {"default": database_from_url(_primary_url)}
+    DATABASES = {"default": database_from_url(_primary_url, read_timeout=DB_READ_TIMEOUT)}
     for _index, _url in enumerate(env_list("POWNCE_DB_REPLICAS"), start=1):
-        _replica = database_from_url(_url)
-        # The replica backend marks the replica down the moment a query on it fails.
-        _replica["ENGINE"] = "pownce.replica_backend"
+        _replica = database_from_url(_url, read_timeout=REPLICA_READ_TIMEOUT)
         # Under test, read the test database *through the real replica*: Django only swaps the
         # NAME, so the connection still goes to the replica server and sees replicated rows.
         _replica["TEST"] = {"MIRROR": "default"}
@@ -168,6 +183,12 @@ PIN_SECONDS = env_float("POWNCE_PIN_SECONDS", 5)
 REPLICA_MAX_LAG = env_float("POWNCE_REPLICA_MAX_LAG", 1)
 # How long one process trusts its last look at a replica's health.
 REPLICA_HEALTH_TTL = env_float("POWNCE_REPLICA_HEALTH_TTL", 2)
+# After the primary fails at the connection level, each process fails fast this long before
+# trying it again (pownce/router.py, PrimaryBreaker).
+PRIMARY_RETRY_AFTER = env_float("POWNCE_PRIMARY_RETRY_AFTER", 1)
+# A process's first look at a replica is waited for this long at most (later looks run in the
+# background while reads follow the previous one); until it answers, reads go to the primary.
+REPLICA_FIRST_CHECK_WAIT = env_float("POWNCE_REPLICA_FIRST_CHECK_WAIT", 0.5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -201,13 +222,18 @@ POWNCE_CACHE = {
     "VERSION": int(env_float("POWNCE_CACHE_VERSION", 1)),
 }
 CACHES = {"default": _default_cache}
+# After Redis fails, each process leaves it alone this long before trying again
+# (pownce/redis_cache.py): a hung Redis costs a timeout per interval, not per request.
+REDIS_RETRY_AFTER = env_float("POWNCE_REDIS_RETRY_AFTER", 2)
+# Sessions live in the database and are cached in Redis for at most this long (pownce/sessions.py).
+SESSION_CACHE_SECONDS = int(env_float("POWNCE_SESSION_CACHE_SECONDS", 3600))
 if REDIS_URL:
     CACHES["redis"] = {
-        "BACKEND": "django_redis.cache.RedisCache",
+        "BACKEND": "pownce.redis_cache.GuardedRedisCache",
         "LOCATION": REDIS_URL,
         "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    SESSION_ENGINE = "pownce.sessions"
     SESSION_CACHE_ALIAS = "redis"
 else:
     CACHES["redis"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "redis"}

@@ -4,6 +4,9 @@ from django.urls import include, path
 
 from pownce import admin_status, health, metrics
 
+# A database or Redis outage answers 503 + Retry-After, anything else the 500 page.
+handler500 = "pownce.unavailable.server_error"
+
 admin.site.site_header = "Pownce administration"
 admin.site.site_title = "Pownce admin"
 admin.site.index_title = "Moderation and people"

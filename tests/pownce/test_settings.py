@@ -53,17 +53,17 @@ def test_environment_configures_primary_replicas_memcached_redis_and_router():
             "POWNCE_REPLICA_MAX_LAG": "2.5",
         }
     )
-    assert result["engine"] == "django.db.backends.mysql"
+    assert result["engine"] == "pownce.db_backend"
     assert result["aliases"] == ["default", "replica1", "replica2"]
     assert result["cache"] == "cache.backends.ClusterCache"
     assert result["memcached"] == ["10.0.0.4:11211", "10.0.0.5:11211"]
-    assert result["sessions"] == "django.contrib.sessions.backends.cache"
+    assert result["sessions"] == "pownce.sessions"
     assert (result["debug"], result["pin"], result["lag"]) == (False, 7, 2.5)
     assert result["hosts"] == ["pownce.example", "www.pownce.example"]
 
 
 def test_database_url_is_parsed_with_escapes():
-    entry = database_from_url("mysql://app:p%40ss@db.internal:3307/pownce")
+    entry = database_from_url("mysql://app:p%40ss@db.internal:3307/pownce", read_timeout=5)
     assert (entry["USER"], entry["PASSWORD"], entry["HOST"], entry["PORT"], entry["NAME"]) == (
         "app",
         "p@ss",
@@ -72,7 +72,15 @@ def test_database_url_is_parsed_with_escapes():
         "pownce",
     )
     with pytest.raises(ImproperlyConfigured):
-        database_from_url("postgres://x@y/z")
+        database_from_url("postgres://x@y/z", read_timeout=5)
+
+
+def test_every_database_connection_has_deadlines_and_zero_turns_io_timeouts_off():
+    options = database_from_url("mysql://app@db/pownce", read_timeout=2.4)["OPTIONS"]
+    assert (options["connect_timeout"], options["read_timeout"], options["write_timeout"]) == (2, 2, 2)
+    options = database_from_url("mysql://app@db/pownce", read_timeout=0)["OPTIONS"]
+    assert "read_timeout" not in options and "write_timeout" not in options
+    assert options["connect_timeout"] == 2
 
 
 def test_bad_boolean_is_a_clear_configuration_error(monkeypatch):

@@ -1,0 +1,81 @@
+"""Talk to HAProxy's admin socket: what deploy/stack.sh needs for readiness and rolling restarts.
+
+    haproxyctl.py SOCKET states                      name, status and current sessions per app server
+    haproxyctl.py SOCKET wait-up [NAME ...] [--timeout S]    until each is UP (all app servers by default)
+    haproxyctl.py SOCKET drain NAME [--timeout S]    take NAME out of rotation, wait until it has no sessions
+    haproxyctl.py SOCKET ready NAME                  put NAME back in rotation (its checks decide when it is UP)
+
+Standard library only. Exits 1 with a message when a wait runs out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import socket
+import sys
+import time
+
+BACKEND = "app_servers"
+
+
+def command(path: str, line: str) -> str:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        sock.connect(path)
+        sock.sendall(line.encode() + b"\n")
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks).decode()
+
+
+def states(path: str) -> dict[str, dict[str, str]]:
+    """``{"app1": {"status": "UP", "scur": "0", …}, …}`` for the servers of the app backend."""
+    rows = csv.DictReader(io.StringIO(command(path, "show stat").removeprefix("# ")))
+    return {
+        row["svname"]: row
+        for row in rows
+        if row["pxname"] == BACKEND and row["svname"] not in ("FRONTEND", "BACKEND")
+    }
+
+
+def wait(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            sys.exit(f"haproxy: timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("socket")
+    parser.add_argument("action", choices=["states", "wait-up", "drain", "ready"])
+    parser.add_argument("names", nargs="*")
+    parser.add_argument("--timeout", type=float, default=30)
+    args = parser.parse_args()
+    if args.action == "states":
+        for name, row in states(args.socket).items():
+            print(f"{name} {row['status']} sessions={row['scur']}")
+    elif args.action == "wait-up":
+        names = args.names or list(states(args.socket))
+
+        def all_up() -> bool:
+            current = states(args.socket)
+            return all(current.get(name, {}).get("status") == "UP" for name in names)
+
+        wait(all_up, args.timeout, f"{' '.join(names)} to be UP in HAProxy")
+    elif args.action == "drain":
+        (name,) = args.names
+        # maint: no new request goes to it; requests already there finish.
+        command(args.socket, f"set server {BACKEND}/{name} state maint")
+        wait(lambda: states(args.socket)[name]["scur"] == "0", args.timeout, f"{name} to finish its requests")
+    elif args.action == "ready":
+        (name,) = args.names
+        command(args.socket, f"set server {BACKEND}/{name} state ready")
+
+
+if __name__ == "__main__":
+    main()
