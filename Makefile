@@ -11,7 +11,7 @@ DEMO_NOTES ?= 300
 TEST_PROFILE ?= test
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-down stack stack-status stack-down bench lint check-deploy clean
+.PHONY: help venv run test test-down stack stack-status stack-restart stack-down bench lint check-deploy clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,6 +48,9 @@ stack: $(VENV)/.installed ## start the production shape on loopback (demo data i
 
 stack-status: ## show each component of the stack up/down and the replica's lag
 	@$(STACK) status
+
+stack-restart: ## rolling restart of the stack's app servers (new code goes live, no request fails)
+	@$(STACK) restart app
 
 stack-down: ## stop every process of the stack
 	@$(STACK) down

@@ -94,7 +94,6 @@ POWNCE_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 POWNCE_VAR_DIR=$VAR
 POWNCE_MEDIA_ROOT=$VAR/media
 POWNCE_HAPROXY_STATS_URL=http://127.0.0.1:$HAPROXY_STATS_PORT/
-POWNCE_FILE_SERVE_HEADER=X-Accel-Redirect
 EOF
     local extra
     for extra in ${APP_EXTRA_ENV:-}; do echo "$extra"; done
@@ -218,6 +217,8 @@ start_gunicorn() {  # start_gunicorn NAME PORT: the gunicorn behind NAME's nginx
         with_app_env
         export POWNCE_BIND="127.0.0.1:$port" POWNCE_RUN_DIR="$RUN" POWNCE_SERVER_NAME="$name"
         export POWNCE_GUNICORN_WORKERS="$GUNICORN_WORKERS"
+        # Its nginx sends note files (deploy/nginx.conf, the internal /protected-media/).
+        export POWNCE_FILE_SERVE_HEADER=X-Accel-Redirect
         # Every worker writes its metrics here and /metrics sums them; a new server starts at 0.
         export PROMETHEUS_MULTIPROC_DIR="$VAR/metrics/$name"
         rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"

@@ -51,6 +51,10 @@ class Breaker:
             self._retry_at = 0.0
 
 
+# Client methods that talk to no server (closing the pool is local housekeeping).
+UNGUARDED = {"close"}
+
+
 class _GuardedClient:
     """django-redis' client with every call behind the breaker."""
 
@@ -60,7 +64,7 @@ class _GuardedClient:
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._client, name)
-        if not callable(attribute):
+        if not callable(attribute) or name in UNGUARDED:
             return attribute
 
         def guarded(*args: Any, **kwargs: Any) -> Any:

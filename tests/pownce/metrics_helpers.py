@@ -13,7 +13,7 @@ from django.conf import settings
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.stack import HAPROXY_STATS, wait_until
+from tests.stack import APP_PORTS, HAPROXY_STATS, wait_until
 
 Samples = dict[tuple[str, frozenset], float]
 
@@ -79,3 +79,16 @@ def wait_for_app_servers_up() -> None:
     """HAProxy marks a server UP after two good health checks; until then it answers 503."""
     wait_until(lambda: {haproxy_states().get(name) for name in ("app1", "app2")} == {"UP"},
                timeout=20, message="HAProxy to see app1 and app2 UP")
+
+
+def scrape_sql_by_alias() -> dict[str, float]:
+    """SQL statements sent so far per database alias, summed over every app server (/metrics)."""
+    out: dict[str, float] = {}
+    for port in APP_PORTS:
+        status, body, _ = get(f"http://127.0.0.1:{port}/metrics")
+        if status != 200:
+            continue
+        samples = parse(body)
+        for alias in label_values(samples, "pownce_sql_queries_total", "alias"):
+            out[alias] = out.get(alias, 0) + total(samples, "pownce_sql_queries_total", alias=alias)
+    return out

@@ -32,7 +32,7 @@ class Outcome:
     status: int  # 0: no HTTP answer at all (refused, reset, timed out)
     seconds: float
     headers: dict = field(default_factory=dict)  # names in lower case
-    text: str = ""
+    signed_in: bool = False  # the page shows the navigation of a signed-in person
 
 
 class Browser:
@@ -71,7 +71,7 @@ class Browser:
             self.cookies[cookie.name] = cookie.value
         if match := CSRF_INPUT.search(text):
             self.csrf = match.group(1)
-        return Outcome(status, time.monotonic() - started, headers, text)
+        return Outcome(status, time.monotonic() - started, headers, 'class="nav-me"' in text)
 
     def post_note(self, body: str, key: str) -> Outcome:
         """Send the note form (``key`` is its idempotency key); needs a CSRF token from a page."""
@@ -126,13 +126,15 @@ class Readers:
 
 
 class Writer:
-    """Posts numbered notes in a thread; a send that got no success is retried with the same
-    key (as a person pressing Send again would), until it succeeds or the writer is stopped.
+    """Posts numbered notes in a thread, from each browser in turn (which keeps every author
+    under the posting limit); a send that got no success is retried with the same key, as a
+    person pressing Send again would, until it succeeds or the writer is stopped.
     ``acknowledged`` holds the bodies whose send the client saw succeed (a 302 to the note)."""
 
-    def __init__(self, browser: Browser, prefix: str) -> None:
-        self.browser = browser
+    def __init__(self, browsers: list[Browser], prefix: str, *, pause: float = 0.5) -> None:
+        self.browsers = browsers
         self.prefix = prefix
+        self.pause = pause
         self.acknowledged: list[str] = []
         self.attempts: list[Outcome] = []
         self._stop = threading.Event()
@@ -142,14 +144,16 @@ class Writer:
         n = 0
         while not self._stop.is_set():
             body, key = f"{self.prefix} {n}", uuid.uuid4().hex
+            browser = self.browsers[n % len(self.browsers)]
             while not self._stop.is_set():
-                outcome = self.browser.post_note(body, key)
+                outcome = browser.post_note(body, key)
                 self.attempts.append(outcome)
                 if outcome.status == 302 and "/notes/" in outcome.headers.get("location", ""):
                     self.acknowledged.append(body)
                     break
-                time.sleep(0.05)  # pacing of a person pressing Send again, not a wait for a state
+                self._stop.wait(0.1)  # a person pressing Send again, not a wait for a state
             n += 1
+            self._stop.wait(self.pause)  # the pace of the loop (posting limits), idem
 
     def __enter__(self) -> Writer:
         self._thread.start()
@@ -158,15 +162,3 @@ class Writer:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join(timeout=60)
-
-
-def wait_for(predicate, timeout: float, message: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        time.sleep(0.05)
-
-
-def unique_key() -> str:
-    return uuid.uuid4().hex
