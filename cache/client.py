@@ -1,4 +1,4 @@
-"""One memcached server, through pymemcache: the only module that calls the client library.
+"""One memcached server, through pymemcache: the only module of the cache layer that calls it.
 
 :class:`ServerClient` is what :mod:`cache.cluster` needs of one server, each method one request
 (one round trip): multi-get with or without cas ids, multi-``add``, multi-``set``, ``cas``,

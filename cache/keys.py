@@ -23,23 +23,26 @@ Guaranteed for the object, list and value keys built here:
   above, byte for byte. Changing a format means changing :data:`DEFAULT_VERSION` too, so that
   old values become unreachable instead of being misread.
 * Any other key — a long or non-printable list name or value id, say from user input — is
-  stored as ``<head>#<sha256 of the rest>`` (the head is ``o:<version>:<model>:<schema>:``,
-  ``l:<version>:<list kind>:`` or ``v:<version>:<kind>:``): still at most :data:`MAX_DATA_KEY_BYTES` bytes,
-  still valid, still distinct for distinct inputs (up to SHA-256 collisions), and it still
-  says what it caches (:func:`kind_of`). It never raises, so user input cannot break a page.
+  stored as ``<head>#<sha256 of the rest, hex>``, the head being ``o:<version>:<model>:<schema>:``,
+  ``v:<version>:<kind>:``, or ``l:<version>:`` followed by the list's kind (its name up to the
+  first ``:``, when that is a plain word). It is still at most :data:`MAX_DATA_KEY_BYTES`
+  bytes, still valid, distinct for distinct inputs (up to SHA-256 collisions), and still says
+  what it caches (:func:`kind_of`). It never raises, so user input cannot break a page.
 * :data:`MAX_DATA_KEY_BYTES` leaves room for the ``:lease`` suffix, so a lease key is valid
   whenever its key is.
 
 Not guaranteed: that a digested key can be turned back into its name (it is for counters and
-debugging only through its head); that the head itself may be anything — a model label, list
-kind or value kind is code, and one that is not a plain, short word raises ``InvalidCacheKey``.
+debugging only through its head); that the head itself may be anything — a model label or
+value kind is code, and one with a space or control character, or too long to leave room for
+the digest, raises ``InvalidCacheKey``.
 
-The namespaces do not overlap: Django's keys start with ``<KEY_PREFIX>:``, and
-:class:`cache.backends.ClusterCache` refuses a ``KEY_PREFIX`` in :data:`RESERVED_PREFIXES`.
-``django.core.cache`` keys follow Django's contract instead: :func:`validate` raises for them
-(in :class:`cache.backends.ClusterCache`), as Django's memcached backends do, except that the
-length is counted in bytes, as memcached counts it (Django counts characters, so a long
-non-ASCII key passes its check and then fails in the client).
+The namespaces do not overlap: Django's keys start with ``<KEY_PREFIX>:`` (``:`` by default),
+and :class:`cache.backends.ClusterCache` refuses a ``KEY_PREFIX`` of ``o``, ``l`` or ``v``
+(:data:`RESERVED_PREFIXES`). Django's keys follow Django's contract instead of being digested:
+:func:`validate` raises for them (in :class:`cache.backends.ClusterCache`), as Django's
+memcached backends do, except that the length is counted in bytes, as memcached counts it
+(Django counts characters, so a long non-ASCII key passes its check and then fails in the
+client).
 """
 
 from __future__ import annotations
