@@ -1,10 +1,17 @@
 """A Django cache backend over :mod:`cache.cluster`, so ``django.core.cache`` and the object /
 ID-list caches share one set of connections per thread.
 
-``LOCATION``: a list (or comma-separated string) of ``host:port`` memcached servers; empty means
-the in-process stand-in (:class:`cache.local.LocalCluster`), for the embedded default.
+``LOCATION``: a list, or a string separated by ``,`` or ``;`` (as Django's memcached backends
+accept), of ``host:port`` memcached servers; empty means the in-process stand-in
+(:class:`cache.local.LocalCluster`), for the embedded default.
 ``OPTIONS``: ``connect_timeout``, ``timeout``, ``retry_after``, ``marker_ttl``,
 ``min_compress_len`` (see :class:`cache.cluster.MemcachedCluster`).
+
+Django's cache contract holds, as in Django's own memcached backends, on memcached and on the
+stand-in alike: keys are ``<KEY_PREFIX>:<version>:<key>`` (``make_key``); a key that memcached
+would refuse after prefix and version — a space or a control character, or more than 250
+bytes of UTF-8 — raises ``InvalidCacheKey`` (:func:`cache.keys.validate`); any other character
+works, non-ASCII included. Each method is one cluster call; ``delete`` is one request.
 
 Compared with Django's ``PyMemcacheCache``: an unreachable server makes reads miss and writes
 do nothing (Django's backend raises, then blocks on connect), while every other error still
@@ -14,11 +21,14 @@ the end of each one (``close()`` does nothing).
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
+from django.core.exceptions import ImproperlyConfigured
 
+from cache import keys
 from cache.cluster import MemcachedCluster
 from cache.local import LocalCluster
 
@@ -29,7 +39,9 @@ _RELATIVE_LIMIT = 30 * 24 * 3600
 class ClusterCache(BaseCache):
     def __init__(self, server: str | list[str], params: dict[str, Any]) -> None:
         super().__init__(params)
-        servers = server.split(",") if isinstance(server, str) else list(server)
+        if self.key_prefix in keys.RESERVED_PREFIXES:
+            raise ImproperlyConfigured(f"KEY_PREFIX {self.key_prefix!r} is the cache layer's own (cache/keys.py)")
+        servers = re.split("[;,]", server) if isinstance(server, str) else list(server)
         self._servers = [item.strip() for item in servers if item.strip()]
         self._options = params.get("OPTIONS", {})
         self._cluster: MemcachedCluster | LocalCluster | None = None
@@ -42,6 +54,9 @@ class ClusterCache(BaseCache):
             else:
                 self._cluster = LocalCluster(self._options.get("name", "default"))
         return self._cluster
+
+    def validate_key(self, key: str) -> None:
+        keys.validate(key)
 
     def get_backend_timeout(self, timeout: float | None = DEFAULT_TIMEOUT) -> int:
         if timeout == DEFAULT_TIMEOUT:
@@ -70,10 +85,7 @@ class ClusterCache(BaseCache):
         return self.cluster.touch(key, self.get_backend_timeout(timeout))
 
     def delete(self, key, version=None) -> bool:
-        key = self.make_and_validate_key(key, version=version)
-        existed = key in self.cluster.get_many([key])
-        self.cluster.delete_many([key])
-        return existed
+        return self.cluster.delete(self.make_and_validate_key(key, version=version))
 
     def get_many(self, keys, version=None) -> dict:
         by_key = {self.make_and_validate_key(key, version=version): key for key in keys}

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from cache import protocol
+from cache import keys, protocol
 
 # load(ids, using) -> {id: value} for the ids that exist; using is None (the router chooses)
 # or the primary's alias.
@@ -28,7 +28,7 @@ ValuesLoader = Callable[[list[Any], str | None], dict[Any, Any]]
 
 
 def value_key(kind: str, ident: Any) -> str:
-    return f"v:{protocol.config().version}:{kind}:{ident}"
+    return keys.value_key(kind, ident, version=protocol.config().version)
 
 
 def invalidate_values(kind: str, ids: Iterable[Any], *, using: str | None = None) -> None:
@@ -61,7 +61,7 @@ class Batch:
         self._handles: list[Handle] = []
 
     def values(self, kind: str, ids: Iterable[Any], load: ValuesLoader) -> Handle:
-        """Computed values keyed by id, cached under ``v:<version>:<kind>:<id>``; result ``{id: value}``."""
+        """Computed values keyed by id (:func:`cache.keys.value_key`); result ``{id: value}``."""
         keys = {value_key(kind, ident): ident for ident in dict.fromkeys(ids)}
         return self._add(Handle(keys, load, dict, dict))
 

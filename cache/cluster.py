@@ -16,9 +16,12 @@ server are treated as tombstoned (loaded from the primary, filled only with ``ad
 
 Failure handling:
 
-* Only **connection failures** (refused, reset, timed out, closed) mark a server down and turn
-  into misses / failed stores. Every other error (an illegal key, a server error) raises, as
-  memcached clients normally do.
+* Only **connection failures** (refused, reset, timed out, closed:
+  :data:`cache.client.CONNECTION_ERRORS`) mark a server down and turn into misses / failed
+  stores; a server that hangs costs at most the client's ``timeout`` and is then treated like
+  one that refused. Every other error raises, as memcached clients normally do: a server error
+  as pymemcache raises it, a key memcached would refuse as ``InvalidCacheKey``
+  (:func:`cache.keys.validate`) before anything is sent.
 * Reads skip a down server until its retry time (``retry_after`` seconds); then one request
   tries it again.
 * **Invalidations are always attempted**, even on a server believed down: a server that is back
@@ -41,20 +44,18 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import mmh3
-from pymemcache.client.base import Client
-from pymemcache.exceptions import MemcacheUnexpectedCloseError
-from pymemcache.serde import CompressedSerde
 
+from cache import keys as keyspace
+from cache.client import CONNECTION_ERRORS, ServerClient
 from cache.stats import stats
 
 logger = logging.getLogger("pownce.cache")
 
-# What "cannot talk to this server" looks like: refused/reset/timeout are OSError subclasses.
-CONNECTION_ERRORS = (OSError, socket.timeout, MemcacheUnexpectedCloseError)
-RECOVERY_MARKER = "pownce:recovered"
+RECOVERY_MARKER = keyspace.RECOVERY_MARKER
 
 
 @dataclass
@@ -75,7 +76,7 @@ class Fetched:
 @dataclass(eq=False)  # identity: a node is a dictionary key when keys are grouped by server
 class Node:
     address: str
-    client: Client
+    client: ServerClient
     seed: int
     down_since: float | None = None
     retry_at: float = 0.0
@@ -92,22 +93,22 @@ class MemcachedCluster:
         connect_timeout: float = 0.2,
         timeout: float = 0.5,
         retry_after: float = 1.0,
-        marker_ttl: int = 10,
+        marker_ttl: int = keyspace.DEFAULT_TOMBSTONE_TTL,
         min_compress_len: int = 400,
+        socket_module: ModuleType = socket,
     ) -> None:
+        """``socket_module`` replaces the standard library's (pymemcache's own option), so tests
+        can make a server's socket fail without a memcached to stop."""
         self.retry_after = retry_after
         self.marker_ttl = marker_ttl
-        serde = CompressedSerde(min_compress_len=min_compress_len)
         self.nodes: list[Node] = []
         for address in servers:
-            host, _, port = address.rpartition(":")
-            client = Client(
-                (host, int(port)),
-                serde=serde,
+            client = ServerClient(
+                address,
                 connect_timeout=connect_timeout,
                 timeout=timeout,
-                no_delay=True,
-                default_noreply=False,
+                min_compress_len=min_compress_len,
+                socket_module=socket_module,
             )
             self.nodes.append(Node(address, client, mmh3.hash(address, signed=False)))
         if not self.nodes:
@@ -115,6 +116,8 @@ class MemcachedCluster:
 
     # --- placement ----------------------------------------------------------------------
     def node_for(self, key: str) -> Node:
+        """The server that owns ``key`` (raises ``InvalidCacheKey`` for a key memcached refuses)."""
+        keyspace.validate(key)
         if len(self.nodes) == 1:
             return self.nodes[0]
         # Rendezvous hashing: the server with the highest hash of (key, server) owns the key.
@@ -145,8 +148,8 @@ class MemcachedCluster:
     def _recover(self, node: Node) -> bool:
         """Bring a server believed down back: flush it, mark it recovered. False if still down."""
         try:
-            node.client.flush_all(noreply=False)
-            node.client.set(RECOVERY_MARKER, 1, expire=self.marker_ttl, noreply=False)
+            node.client.flush_all()
+            node.client.set_many({RECOVERY_MARKER: 1}, self.marker_ttl)
         except CONNECTION_ERRORS as error:
             self._mark_down(node, error)
             return False
@@ -194,7 +197,7 @@ class MemcachedCluster:
                     found.update(result)
         return found
 
-    def _store_many(self, command: bytes, values: dict[str, Any], expire: int, *, always: bool) -> set[str]:
+    def _store_many(self, operation: str, values: dict[str, Any], expire: int, *, always: bool) -> set[str]:
         stats.incr("calls")
         stored: set[str] = set()
         for node, node_keys in self._group(values).items():
@@ -204,18 +207,18 @@ class MemcachedCluster:
                 if not usable:
                     continue
             batch = {key: values[key] for key in node_keys}
-            ok, result = self._run(node, "_store_cmd", command, batch, expire, False)
+            ok, result = self._run(node, operation, batch, expire)
             if ok:
-                stored.update(key for key, success in result.items() if success)
+                stored.update(result)
         return stored
 
     def add_many(self, values: dict[str, Any], expire: int) -> set[str]:
         """``add`` each key (stored only if absent); return the keys stored."""
-        return self._store_many(b"add", values, expire, always=False)
+        return self._store_many("add_many", values, expire, always=False)
 
     def set_many(self, values: dict[str, Any], expire: int) -> set[str]:
         """``set`` each key, trying servers believed down too (invalidations must arrive)."""
-        return self._store_many(b"set", values, expire, always=True)
+        return self._store_many("set_many", values, expire, always=True)
 
     def cas(self, key: str, value: Any, cas_id: Any, expire: int) -> bool:
         """Store ``value`` only if ``key`` is unchanged since it was read with ``cas_id``."""
@@ -223,22 +226,30 @@ class MemcachedCluster:
         node = self.node_for(key)
         if node.down_since is not None:
             return False
-        ok, result = self._run(node, "cas", key, value, cas_id, expire=expire, noreply=False)
+        ok, result = self._run(node, "cas", key, value, cas_id, expire)
+        return bool(ok and result)
+
+    def delete(self, key: str) -> bool:
+        """Delete ``key`` in one request; True if it existed (False too if its server is down)."""
+        stats.incr("calls")
+        node = self.node_for(key)
+        if node.down_since is not None:
+            return False
+        ok, result = self._run(node, "delete", key)
         return bool(ok and result)
 
     def delete_many(self, keys: list[str]) -> None:
         stats.incr("calls")
         for node, node_keys in self._group(keys).items():
             if node.down_since is None:
-                self._run(node, "delete_many", node_keys, noreply=False)
+                self._run(node, "delete_many", node_keys)
 
     def incr(self, key: str, delta: int) -> int | None:
         stats.incr("calls")
         node = self.node_for(key)
         if not self._usable_for_reads(node):
             return None
-        operation = "incr" if delta >= 0 else "decr"
-        ok, result = self._run(node, operation, key, abs(delta), noreply=False)
+        ok, result = self._run(node, "incr", key, delta)
         return result if ok else None
 
     def touch(self, key: str, expire: int) -> bool:
@@ -246,13 +257,13 @@ class MemcachedCluster:
         node = self.node_for(key)
         if not self._usable_for_reads(node):
             return False
-        ok, result = self._run(node, "touch", key, expire, noreply=False)
+        ok, result = self._run(node, "touch", key, expire)
         return bool(ok and result)
 
     def flush_all(self) -> None:
         stats.incr("calls")
         for node in self.nodes:
-            self._run(node, "flush_all", noreply=False)
+            self._run(node, "flush_all")
 
     def close(self) -> None:
         for node in self.nodes:

@@ -1,9 +1,10 @@
 """The ID-list cache: named lists of ids, newest first, capped, read through :mod:`cache.protocol`.
 
 A list (a user's inbox, the public stream, a note's replies, someone's fans …) is cached whole
-under ``l:<version>:<name>`` as a tuple of at most ``LIST_CAP`` ids. Pages within the cap come
-from the cached list; older pages are the caller's business (keyset queries on the database,
-``?before=<id>``), which is why :func:`page` says when the list ran out.
+under ``l:<version>:<name>`` (:func:`cache.keys.list_key`) as a tuple of at most ``LIST_CAP``
+ids. Pages within the cap come from the cached list; older pages are the caller's business
+(keyset queries on the database, ``?before=<id>``), which is why :func:`page` says when the
+list ran out.
 
 The list is never edited in place: a write that changes a list's membership calls
 :func:`invalidate` with the list's name, and the next reader reloads it with one query. That
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from cache import protocol
+from cache import keys, protocol
 
 # load(using, limit) -> ids newest first, at most ``limit``; ``using`` is None (let the router
 # choose) or the primary's alias.
@@ -24,7 +25,7 @@ ListLoader = Callable[[str | None, int], list[Any]]
 
 
 def key_for(name: str) -> str:
-    return f"l:{protocol.config().version}:{name}"
+    return keys.list_key(name, version=protocol.config().version)
 
 
 def get(name: str, load: ListLoader) -> tuple[Any, ...]:

@@ -1,7 +1,9 @@
 """An in-process stand-in for a memcached cluster, for the embedded default (one process).
 
 Same operations and semantics as :class:`cache.cluster.MemcachedCluster` — add, set, cas,
-multi-get with cas ids, expiry — over a dictionary shared by the threads of one process.
+multi-get with cas ids, delete, expiry, and the same key rules (a key memcached would refuse
+raises ``InvalidCacheKey``, :func:`cache.keys.validate`) — over a dictionary shared by the
+threads of one process.
 Values are pickled, so readers get copies, as from memcached. There is no other process, so
 nothing here is coherent across processes: use memcached as soon as there are two.
 """
@@ -12,14 +14,22 @@ import itertools
 import pickle
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from cache.cluster import Fetched
+from cache.keys import validate
 from cache.stats import stats
 
 _stores: dict[str, dict[str, tuple[bytes, float, int]]] = {}
 _locks: dict[str, threading.Lock] = {}
 _cas_ids = itertools.count(1)
+
+
+def _validate_all(keys: Iterable[str]) -> None:
+    """As the memcached cluster does, refuse the whole request before storing anything."""
+    for key in keys:
+        validate(key)
 
 
 class LocalCluster:
@@ -28,7 +38,7 @@ class LocalCluster:
         self._lock = _locks.setdefault(name, threading.Lock())
 
     def _live(self, key: str) -> tuple[bytes, float, int] | None:
-        entry = self._data.get(key)
+        entry = self._data.get(validate(key))
         if entry is not None and entry[1] and entry[1] < time.monotonic():
             del self._data[key]
             return None
@@ -56,6 +66,7 @@ class LocalCluster:
 
     def add_many(self, values: dict[str, Any], expire: int) -> set[str]:
         stats.incr("calls")
+        _validate_all(values)
         stored = set()
         with self._lock:
             for key, value in values.items():
@@ -66,6 +77,7 @@ class LocalCluster:
 
     def set_many(self, values: dict[str, Any], expire: int) -> set[str]:
         stats.incr("calls")
+        _validate_all(values)
         with self._lock:
             for key, value in values.items():
                 self._put(key, value, expire)
@@ -80,8 +92,16 @@ class LocalCluster:
             self._put(key, value, expire)
             return True
 
+    def delete(self, key: str) -> bool:
+        stats.incr("calls")
+        with self._lock:
+            existed = self._live(key) is not None
+            self._data.pop(key, None)
+            return existed
+
     def delete_many(self, keys: list[str]) -> None:
         stats.incr("calls")
+        _validate_all(keys)
         with self._lock:
             for key in keys:
                 self._data.pop(key, None)

@@ -1,7 +1,7 @@
 """The object cache: model instances by primary key, read through :mod:`cache.protocol`.
 
-Keys are ``o:<version>:<app_label.model>:<schema>:<pk>``. ``schema`` is a digest of the
-model's concrete fields (name, type, column), so a migration that changes them makes old
+Keys are ``o:<version>:<app_label.model>:<schema>:<pk>`` (:func:`cache.keys.object_key`).
+``schema`` is a digest of the model's concrete fields (name, type, column), so a migration that changes them makes old
 pickles unreachable instead of unpicklable; ``version`` (``POWNCE_CACHE["VERSION"]``) is a
 manual switch for everything else.
 
@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from django.db import models, transaction
 from django.db.models.signals import post_delete, post_save
 
-from cache import protocol
+from cache import keys, protocol
 
 M = TypeVar("M", bound=models.Model)
 
@@ -37,8 +37,7 @@ def schema_digest(model: type[models.Model]) -> str:
 
 
 def key_for(model: type[models.Model], pk: Any) -> str:
-    conf = protocol.config()
-    return f"o:{conf.version}:{model._meta.label_lower}:{schema_digest(model)}:{pk}"
+    return keys.object_key(model._meta.label_lower, schema_digest(model), pk, version=protocol.config().version)
 
 
 def get_many(model: type[M], ids: Iterable[Any]) -> dict[Any, M]:

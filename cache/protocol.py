@@ -26,10 +26,11 @@ The rules (the 2009 talk's protocol, with its holes closed):
    instead and **not filled**: a page stays available while the primary is away, at the price
    of possibly showing the value from before the write for that one read.
 5. **One refill per hot key at a time (a lease)**. The reader that sees a tombstone first wins a
-   lease (``add`` of ``<key>:lease``), looks at the key once more (the previous lease holder may
-   have filled it and released its lease in between), loads from the primary and replaces the
-   tombstone with ``cas`` — which fails if another invalidation happened meanwhile, since every
-   ``set`` changes the cas id. Readers that lose the lease poll the key for up to
+   lease (``add`` of ``<key>:lease``, see :mod:`cache.keys`), looks at the key once more (the
+   previous lease holder may have filled it and released its lease in between), loads from the
+   primary and replaces the tombstone with ``cas`` — which fails if another invalidation
+   happened meanwhile, since every ``set`` changes the cas id. Readers that lose the lease poll
+   the key for up to
    ``LEASE_WAIT`` seconds, then load from the primary once themselves, without filling.
 
 Guaranteed, for values read through this module: after a write commits and its after-commit
@@ -56,6 +57,7 @@ from django.core.signals import setting_changed
 from django.db import OperationalError, connections, transaction
 from django.dispatch import receiver
 
+from cache import keys as keyspace
 from cache.stats import stats
 
 TOMBSTONE = None
@@ -69,13 +71,13 @@ Loader = Callable[[list[str], bool], dict[str, Any]]
 class Config:
     cache_alias: str = "default"
     primary_alias: str = "default"
-    tombstone_ttl: int = 10
-    ttl: int = 24 * 3600
+    tombstone_ttl: int = keyspace.DEFAULT_TOMBSTONE_TTL
+    ttl: int = keyspace.DEFAULT_TTL
     lease_ttl: int = 3
     lease_wait: float = 0.2
     poll_interval: float = 0.005
-    list_cap: int = 500
-    version: int = 1
+    list_cap: int = keyspace.DEFAULT_LIST_CAP
+    version: int = keyspace.DEFAULT_VERSION
 
 
 @lru_cache(maxsize=1)
@@ -170,25 +172,12 @@ def _load(load: Loader, keys: list[str], primary: bool) -> tuple[dict[str, Any],
         return load(keys, False), False
 
 
-_KINDS = {"o": "object", "l": "list", "v": "value"}
-
-
-def kind_of(key: str) -> str:
-    """What a key caches, for the counters: ``object:notes.note``, ``list:inbox``, ``value:note-counts``.
-
-    Every key is ``<o|l|v>:<version>:<kind>[:<rest>]`` (cache/objects.py, idlists.py, batch.py).
-    """
-    prefix, _, rest = key.partition(":")
-    kind = rest.partition(":")[2].partition(":")[0]
-    return f"{_KINDS.get(prefix, prefix)}:{kind}"
-
-
 def _count_lookups(hits: Iterable[str], misses: Iterable[str], tombstoned: Iterable[str]) -> None:
     counts: dict[str, int] = {}
     for name, keys in (("hits", hits), ("misses", misses), ("tombstone_hits", tombstoned)):
         total = 0
         for key in keys:
-            labelled = f"{name}/{kind_of(key)}"
+            labelled = f"{name}/{keyspace.kind_of(key)}"
             counts[labelled] = counts.get(labelled, 0) + 1
             total += 1
         counts[name] = total
@@ -199,10 +188,10 @@ def _take_leases(store, tombstoned: dict[str, Any], conf: Config) -> tuple[list[
     if not tombstoned:
         return [], []
     token = uuid.uuid4().hex
-    leases = {f"{key}:lease": token for key in tombstoned}
+    leases = {keyspace.lease_key(key): token for key in tombstoned}
     granted = store.add_many(leases, conf.lease_ttl)
-    won = [key for key in tombstoned if f"{key}:lease" in granted]
-    lost = [key for key in tombstoned if f"{key}:lease" not in granted]
+    won = [key for key in tombstoned if keyspace.lease_key(key) in granted]
+    lost = [key for key in tombstoned if keyspace.lease_key(key) not in granted]
     stats.incr("leases_won", len(won))
     stats.incr("leases_lost", len(lost))
     return won, lost
@@ -225,7 +214,7 @@ def _recheck_won(store, won: list[str], tombstoned: dict[str, Any], result: dict
             result[key] = value
             filled.append(key)
     if filled:
-        store.delete_many([f"{key}:lease" for key in filled])
+        store.delete_many([keyspace.lease_key(key) for key in filled])
     return [key for key in won if key not in filled]
 
 
@@ -243,7 +232,7 @@ def _fill(store, loaded: dict[str, Any], missing: list[str], won: list[str], tom
             elif store.cas(key, loaded[key], cas_id, ttl):
                 stats.incr("fills")
     if won:
-        store.delete_many([f"{key}:lease" for key in won])
+        store.delete_many([keyspace.lease_key(key) for key in won])
 
 
 def _wait_for_lease_holders(store, keys: list[str], load: Loader, conf: Config) -> dict[str, Any]:

@@ -6,7 +6,7 @@ exact cost of a page; the metrics endpoint exports them.
 
 A few counters are also kept per label, named ``<counter>/<label>``: ``round_trips/<server
 address>``, and ``hits/<kind>``, ``misses/<kind>``, ``tombstone_hits/<kind>`` where ``kind``
-says what the key caches (:func:`cache.protocol.kind_of`: ``object:notes.note``,
+says what the key caches (:func:`cache.keys.kind_of`: ``object:notes.note``,
 ``list:inbox``, ``value:note-counts``). The unlabelled counter is always the total.
 """
 

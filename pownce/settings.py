@@ -200,7 +200,11 @@ MEMCACHED_SERVERS = env_list("POWNCE_MEMCACHED")
 REDIS_URL = env_str("POWNCE_REDIS_URL")
 
 # The object and ID-list cache layer (cache/) and Django's own cache share one backend: the
-# memcached servers listed, or an in-process stand-in when none is.
+# memcached servers listed, or an in-process stand-in when none is. Defaults: cache/keys.py
+# (imported here, inside the block it serves; it loads nothing of Django's apps).
+from cache import keys as cache_keys  # noqa: E402
+
+_tombstone_ttl = int(env_float("POWNCE_CACHE_TOMBSTONE_TTL", cache_keys.DEFAULT_TOMBSTONE_TTL))
 _default_cache = {
     "BACKEND": "cache.backends.ClusterCache",
     "LOCATION": MEMCACHED_SERVERS,
@@ -208,7 +212,7 @@ _default_cache = {
         "connect_timeout": env_float("POWNCE_MEMCACHED_CONNECT_TIMEOUT", 0.2),
         "timeout": env_float("POWNCE_MEMCACHED_TIMEOUT", 0.5),
         "retry_after": env_float("POWNCE_MEMCACHED_RETRY_AFTER", 1),
-        "marker_ttl": int(env_float("POWNCE_CACHE_TOMBSTONE_TTL", 10)),
+        "marker_ttl": _tombstone_ttl,  # a returning server is "recovering" as long as a tombstone lives
     }
     if MEMCACHED_SERVERS
     else {},
@@ -216,10 +220,10 @@ _default_cache = {
 # See cache/protocol.py. The tombstone must outlive the worst replica lag the router accepts
 # (REPLICA_MAX_LAG + REPLICA_HEALTH_TTL); a system check enforces it.
 POWNCE_CACHE = {
-    "TOMBSTONE_TTL": int(env_float("POWNCE_CACHE_TOMBSTONE_TTL", 10)),
-    "TTL": int(env_float("POWNCE_CACHE_TTL", 24 * 3600)),
-    "LIST_CAP": int(env_float("POWNCE_CACHE_LIST_CAP", 500)),
-    "VERSION": int(env_float("POWNCE_CACHE_VERSION", 1)),
+    "TOMBSTONE_TTL": _tombstone_ttl,
+    "TTL": int(env_float("POWNCE_CACHE_TTL", cache_keys.DEFAULT_TTL)),
+    "LIST_CAP": int(env_float("POWNCE_CACHE_LIST_CAP", cache_keys.DEFAULT_LIST_CAP)),
+    "VERSION": int(env_float("POWNCE_CACHE_VERSION", cache_keys.DEFAULT_VERSION)),
 }
 CACHES = {"default": _default_cache}
 # After Redis fails, each process leaves it alone this long before trying again

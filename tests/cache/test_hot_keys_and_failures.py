@@ -1,11 +1,11 @@
-"""Leases on hot keys, and memcached servers dying and coming back, on the real servers."""
+"""memcached servers dying and coming back, on the real servers (real processes killed and
+frozen). The same behaviour with sockets that fail, without memcached:
+test_cluster_failures.py; leases on hot keys: test_protocol.py (rule 5)."""
 
 import os
 import signal
-import threading
 
 import pytest
-from django.db import connections
 
 from accounts.models import User
 from cache import objects, protocol
@@ -13,41 +13,6 @@ from cache.stats import stats
 from tests.stack import MEMCACHED_PORTS, run_dir, stack
 
 pytestmark = pytest.mark.stack
-
-
-@pytest.mark.django_db(transaction=True, databases="__all__")
-def test_hot_key_invalidation_costs_at_most_two_database_reads(people):
-    person = people[0]
-    key = objects.key_for(User, person.pk)
-    objects.get(User, person.pk)
-    loads = []
-    lock = threading.Lock()
-
-    def load(keys, primary):
-        with lock:
-            loads.append(primary)
-        return {key: User.objects.using("default").get(pk=person.pk)}
-
-    for _round in range(3):
-        objects.invalidate(User, [person.pk])
-        barrier = threading.Barrier(32)
-        results = []
-
-        def reader(barrier=barrier, results=results):
-            barrier.wait()
-            try:
-                results.append(protocol.read_through([key], load)[key].display_name)
-            finally:
-                connections.close_all()
-
-        threads = [threading.Thread(target=reader) for _ in range(32)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert results == ["P0"] * 32
-    assert len(loads) <= 2 * 3
-    assert all(loads)  # every reload after an invalidation went to the primary
 
 
 def memcached_pid(port: int) -> int:
