@@ -30,8 +30,8 @@ The rules (the 2009 talk's protocol, with its holes closed):
    previous lease holder may have filled it and released its lease in between), loads from the
    primary and replaces the tombstone with ``cas`` — which fails if another invalidation
    happened meanwhile, since every ``set`` changes the cas id. Readers that lose the lease poll
-   the key for up to
-   ``LEASE_WAIT`` seconds, then load from the primary once themselves, without filling.
+   the key for up to ``LEASE_WAIT`` seconds, then load from the primary once themselves,
+   without filling.
 
 Guaranteed, for values read through this module: after a write commits and its after-commit
 invalidation has run, no reader is served the old value by the cache — unless memcached evicts

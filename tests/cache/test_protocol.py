@@ -13,7 +13,7 @@ import time
 import pytest
 from django.conf import settings
 from django.core.cache.backends.base import InvalidCacheKey
-from django.db import connection, connections, transaction
+from django.db import OperationalError, connection, connections, transaction
 from pymemcache.client.base import Client
 
 from accounts.models import User
@@ -153,6 +153,28 @@ def test_tombstoned_miss_reads_the_primary(people):
     protocol.cluster().delete_many([key])
     protocol.read_through([key], lambda keys, primary: seen.append(primary) or {})
     assert seen == [True, False]
+
+
+def test_a_tombstoned_key_is_read_from_a_replica_while_the_primary_is_away_and_not_filled(people):
+    """The primary refuses (OperationalError): the reader gets the replica's value, and the
+    tombstone stays, so the next reader asks the primary again."""
+    key = objects.key_for(User, people[0].pk)
+    objects.invalidate(User, [people[0].pk])
+    asked = []
+
+    def load(keys, primary):
+        asked.append(primary)
+        if primary:
+            raise OperationalError(2003, "Can't connect to server")
+        return {key: "from the replica" for key in keys}
+
+    assert protocol.read_through([key], load) == {key: "from the replica"}
+    assert asked == [True, False]
+    assert key in protocol.cluster().gets_many([key]).found
+    assert protocol.cluster().get_many([key]) == {key: protocol.TOMBSTONE}
+    assert protocol.read_through([key], lambda keys, primary: {k: f"primary={primary}" for k in keys}) == {
+        key: "primary=True"
+    }
 
 
 def test_id_list_is_cached_capped_and_invalidated(people, settings, django_assert_num_queries):
