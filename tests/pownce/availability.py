@@ -20,10 +20,10 @@ from tests.stack import PROFILE_NAME, ROOT, run_dir
 
 
 def people(count: int) -> list[User]:
-    """``count`` people, each a fan of the first (so a public note of theirs has an audience)."""
+    """``count`` people; the first is a fan of every other (so each one's notes have an audience)."""
     users = [User.objects.create_user(f"ha{i}", password="correct-horse-9") for i in range(count)]
     for user in users[1:]:
-        Fanship.objects.create(fan=user, idol=users[0])
+        Fanship.objects.get_or_create(fan=users[0], idol=user)
     return users
 
 

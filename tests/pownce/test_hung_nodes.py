@@ -101,13 +101,14 @@ def test_redis_outage_keeps_people_signed_in_and_pauses_log_in(world, fault):
                 hold(5, readers, at_least=20)
                 during = login(Browser(), world[9].username)
                 hold(5, readers, at_least=20)
-        after = login(Browser(), world[9].username)
+        # Each process tries Redis again REDIS_RETRY_AFTER after its last failure.
+        wait_until(lambda: login(Browser(), world[9].username).status == 302, timeout=20, interval=0.5,
+                   message="log-in working again")
         count = readers.count()
         wait_until(lambda: readers.count() >= count + 50, timeout=30, message="reads after the outage")
     report(f"Redis {fault} 10 s", **figures(readers, writer), log_in_during=during.status)
     assert readers.failures() == []
     assert [o for o in readers.outcomes if not o.signed_in] == [], "every page shows its reader signed in"
     assert (during.status, during.headers.get("retry-after")) == (503, "5")
-    assert after.status == 302  # log-in works again once Redis answers
     assert [o.status for o in writer.attempts if o.status != 302] == []
     assert_every_acknowledged_post_once(writer)
