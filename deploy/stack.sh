@@ -16,8 +16,9 @@
 # An app server is an nginx on its APP_PORTS port (deploy/nginx.conf: buffers slow clients,
 # serves note files by X-Accel-Redirect) in front of a gunicorn on port + GUNICORN_PORT_OFFSET.
 # Every command is idempotent: `up` leaves running components alone, `down` stops only the
-# processes whose pid files it wrote. `up` returns once HAProxy reports every app server UP
-# (or fails after READY_TIMEOUT seconds, 60 by default, saying which is not).
+# processes whose pid files it wrote. `up` of app servers or HAProxy returns once HAProxy
+# reports every app server UP (or fails after READY_TIMEOUT seconds, 60 by default, saying which
+# is not).
 # The app component also runs the status page's sampler (`manage.py sample_status`, every
 # STATUS_SAMPLE_SECONDS, 15 by default) and gives each app server its own, freshly emptied,
 # PROMETHEUS_MULTIPROC_DIR under var/PROFILE/metrics/ (see pownce/metrics.py).
@@ -43,7 +44,11 @@ say() { printf '%-10s %s\n' "$1" "$2"; }
 GUNICORN_PORT_OFFSET=${GUNICORN_PORT_OFFSET:-1000}
 READY_TIMEOUT=${READY_TIMEOUT:-60}
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+pid_alive() {  # a process that is exiting or a zombie (killed, not yet reaped) is not alive
+    local pid
+    [ -f "$1" ] && pid=$(cat "$1") && kill -0 "$pid" 2>/dev/null &&
+        ! grep -qE '^State:\s+[ZX]' "/proc/$pid/status" 2>/dev/null
+}
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -374,8 +379,9 @@ expand() {  # turn groups into components, in start order
 }
 
 up() {
-    local c migrated=0
+    local c migrated=0 web=0
     for c in $(expand "$@"); do
+        case $c in app|haproxy) web=1 ;; esac
         case $c in
             primary) start_mariadb primary "$PRIMARY_PORT" 1; setup_primary ;;
             replica) start_mariadb replica "$REPLICA_PORT" 2; setup_replica ;;
@@ -387,7 +393,7 @@ up() {
             worker) [ "$PROFILE" != test ] && [ $migrated = 0 ] && migrate; start_worker ;;
         esac
     done
-    wait_ready
+    if [ $web = 1 ]; then wait_ready; fi
 }
 
 down() {

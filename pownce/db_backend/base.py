@@ -39,7 +39,9 @@ class ErrorWrapper(DatabaseErrorWrapper):
             alias = self.wrapper.alias
             if db_error_code(exc) in CONNECTION_ERRORS:
                 if alias == PRIMARY:
-                    primary_breaker.trip(str(exc))
+                    # Failing fast while open must not keep it open: only a real try re-trips.
+                    if not primary_breaker.is_open():
+                        primary_breaker.trip(str(exc))
                 else:
                     health.mark_down(alias, f"query failed: {exc}")
                     exc.replica_alias = alias

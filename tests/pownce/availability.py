@@ -16,7 +16,7 @@ from django.conf import settings
 from accounts.models import Fanship, User
 from notes.models import Delivery, Note
 from tests.pownce.traffic import Browser, Outcome, Readers, Writer
-from tests.stack import PROFILE_NAME, ROOT, run_dir
+from tests.stack import PROFILE_NAME, ROOT, run_dir, wait_until
 
 
 def people(count: int) -> list[User]:
@@ -46,6 +46,22 @@ def frozen(name: str):
         yield pid
     finally:
         os.kill(pid, signal.SIGCONT)
+
+
+def is_running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (not gone, not a zombie waiting to be reaped)."""
+    try:
+        status = open(f"/proc/{pid}/status").read()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status and "\nState:\tX" not in status
+
+
+def kill_9(name: str) -> None:
+    """kill -9 the process of ``name`` and wait until it is gone."""
+    pid = pid_of(name)
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not is_running(pid), timeout=30, message=f"{name} (pid {pid}) gone")
 
 
 def kill_app_server(name: str) -> None:
