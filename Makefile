@@ -11,7 +11,7 @@ DEMO_NOTES ?= 300
 TEST_PROFILE ?= test
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-down stack stack-status stack-restart stack-down bench lint check-deploy clean
+.PHONY: help venv run test test-busy test-down stack stack-status stack-restart stack-down bench lint check-deploy clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,6 +36,9 @@ test: $(VENV)/.installed ## the whole suite on real MariaDB primary+replica, mem
 	@$(STACK) --profile $(TEST_PROFILE) up data
 	@set -a && . <($(STACK) --profile $(TEST_PROFILE) test-env) && set +a && \
 		POWNCE_TEST_PROFILE=$(TEST_PROFILE) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-busy: $(VENV)/.installed ## the suite 3 times in a row beside a CPU hog (stress-ng), as a loaded CI machine runs it
+	@bash deploy/test-under-load.sh 3
 
 test-down: ## stop the services `make test` started
 	@$(STACK) --profile $(TEST_PROFILE) down

@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from accounts.models import User
+from tests.stack import wait_for_replica
 
 pytestmark = [
     pytest.mark.stack,
@@ -78,6 +79,9 @@ def people(web_stack) -> None:
     moderator = User.objects.create_user("mona", "mona@example.com", PASSWORD, is_staff=True)
     moderator.groups.add(Group.objects.get(name="Moderators"))
     assert not moderator.is_superuser
+    # The app servers read the replica (the browsers are pinned to the primary only after they
+    # write): the people and the moderator's group must be there before the first page.
+    wait_for_replica()
 
 
 def test_moderator_hides_a_reported_note_from_the_admin_queue_in_the_browser(
