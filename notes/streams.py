@@ -29,13 +29,12 @@ from notes.selectors import (
     home_reply_ids,
     in_order,
     inbox_loader,
-    is_shown,
     profile_note_ids,
     public_note_ids,
-    signed_in,
     stars_loader,
     visible_note,
 )
+from notes.visibility import is_shown, signed_in
 
 
 def _note_page(first: Batch, note_ids_of, viewer, before: int | None) -> Page:
