@@ -57,7 +57,7 @@ get it. A file already downloaded, or a page still open, is not taken back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
@@ -71,11 +71,6 @@ from notes.models import Delivery, Note, Reply
 def person_shown(person: User | None) -> bool:
     """Whether a person may appear anywhere at all: they exist and are not suspended (rule 2)."""
     return person is not None and not person.is_suspended
-
-
-def people_shown(people: Iterable[User]) -> list[User]:
-    """The people of a list who may be shown, in the same order (rule 2)."""
-    return [person for person in people if person_shown(person)]
 
 
 def is_shown(item: Note | Reply) -> bool:
