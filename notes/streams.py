@@ -112,7 +112,8 @@ class HomePage:
 
 
 def home_page(user: User, *, show: str = "all", before: int | None = None, before_reply: int | None = None) -> HomePage:
-    """The home stream and what the note form on it needs, in three cache calls when warm."""
+    """The home stream and what the note form on it needs, in three cache calls when warm. "all"
+    interleaves inbox notes and replies by time, each paged by its own id."""
     if show not in HOME_FILTERS:
         show = "all"
     first = Batch()
@@ -160,11 +161,6 @@ def home_page(user: User, *, show: str = "all", before: int | None = None, befor
         counts=card_counts(counts.result, shown_notes, set(stars.result)),
     )
     return HomePage(page=page, audience=audience.result())
-
-
-def home_stream(user: User, *, show: str = "all", before: int | None = None, before_reply: int | None = None) -> Page:
-    """The home stream. "all" interleaves inbox notes and replies by time, each paged by its own id."""
-    return home_page(user, show=show, before=before, before_reply=before_reply).page
 
 
 @dataclass

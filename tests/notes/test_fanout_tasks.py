@@ -24,7 +24,7 @@ from django_tasks_db.models import DBTaskResult
 from accounts.models import Fanship, User
 from notes import delivery, services
 from notes.models import Delivery, Note
-from notes.streams import home_stream
+from notes.streams import home_page
 from pownce import router, task_queue
 from tests.stack import ROOT, root_execute, wait_until
 
@@ -111,7 +111,7 @@ def deliveries(note: Note) -> dict[int, int]:
 
 
 def stream_note_ids(user: User) -> list[int]:
-    return [item.pk for item in home_stream(user).items if isinstance(item, Note)]
+    return [item.pk for item in home_page(user).page.items if isinstance(item, Note)]
 
 
 def batch_args() -> list[list]:
