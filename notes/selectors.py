@@ -82,7 +82,7 @@ def visible_note(viewer, note_id: int) -> Note:
     if not isinstance(note_id, int) or not 0 < note_id < 2**63:
         raise Http404("No such note")
     note = objects.get(Note, note_id)
-    if note is None or note.is_hidden or not visibility.note_reaches(viewer, note, inbox=lambda: _inbox(viewer)):
+    if note is None or not visibility.note_reaches(viewer, note, inbox=lambda: _inbox(viewer)):
         raise Http404("No such note")
     attach_related([note], [])
     if not visibility.is_shown(note):
