@@ -15,8 +15,9 @@ Reply and star counts are ``NoteCounts`` objects (notes/counts.py), kept apart f
 a star does not invalidate the note everyone reads; their signals invalidate them.
 
 Writes that send no signals (bulk inserts of deliveries, ``update()``) call these functions
-explicitly from notes/services.py; blocks change what an inbox may show, so they invalidate
-both people's lists through the Block model's signals.
+explicitly from notes/services.py and notes/delivery.py; a block changes what either person's
+lists may show (rule 5 of notes/visibility.py), so it invalidates both people's lists through
+the Block model's signals.
 """
 
 from __future__ import annotations

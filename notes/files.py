@@ -19,6 +19,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, HttpResponse
+from django_tasks import task
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from notes import caching
@@ -72,6 +73,16 @@ def thumbnail_create(note: Note) -> bool:
     Note.objects.filter(pk=note.pk).update(thumbnail=note.thumbnail.name)
     caching.note_rows_changed([note.pk])  # update() sends no signal
     return True
+
+
+@task()
+def note_thumbnail_make(note_id: int) -> bool:
+    """The task worker's job: make the thumbnail of image note ``note_id`` unless it has one
+    already (so running it twice is harmless)."""
+    note = Note.objects.filter(pk=note_id).first()
+    if note is None or note.thumbnail:
+        return False
+    return thumbnail_create(note)
 
 
 def delete_unused(names: list[str]) -> None:

@@ -17,10 +17,9 @@ import secrets
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from accounts.models import Block, FriendSet
+from accounts.models import FriendSet
 
 
 def stored_file_path(note: Note, filename: str) -> str:
@@ -56,21 +55,19 @@ class NoteQuerySet(models.QuerySet):
     def newest_first(self) -> NoteQuerySet:
         return self.order_by("-pk")
 
-    def visible_to(self, viewer) -> NoteQuerySet:
-        """The one visibility rule of Pownce; every read of notes goes through it.
+    def reaching(self, viewer) -> NoteQuerySet:
+        """Notes whose audience reaches ``viewer``, hidden or not: what the cached ID lists hold
+        (rules 3-5 of notes/visibility.py, which states them)."""
+        from notes import visibility  # built on these models
 
-        Public notes are visible to everyone, signed in or not, except that a person the
-        author blocked sees none of the author's non-public notes. A non-public note is
-        visible to its author and to the recipients it was delivered to. Staff get nothing
-        extra here: moderation happens in the admin.
-        """
-        if viewer is None or not viewer.is_authenticated:
-            return self.public()
-        received = Delivery.objects.filter(note=OuterRef("pk"), recipient=viewer)
-        blocked_by_author = Block.objects.filter(blocker=OuterRef("author"), blocked=viewer)
-        return self.filter(
-            Q(audience=Note.Audience.PUBLIC) | Q(author=viewer) | (Q(Exists(received)) & ~Q(Exists(blocked_by_author)))
-        )
+        return visibility.notes_reaching(self, viewer)
+
+    def visible_to(self, viewer) -> NoteQuerySet:
+        """Notes ``viewer`` may see, by every rule of notes/visibility.py (1-5): for readers that
+        use the ORM alone. The cached readers apply the same rules to loaded objects."""
+        from notes import visibility  # built on these models
+
+        return visibility.notes_visible_to(self, viewer)
 
 
 class Note(models.Model):
@@ -115,8 +112,8 @@ class Note(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created = models.DateTimeField(default=timezone.now)
-    # Hidden by a moderator: gone from every stream, page and download for everyone (the
-    # readers drop hidden notes when they load note objects; see notes/selectors.py).
+    # Hidden by a moderator: gone from every stream, page and download for everyone (rule 1 of
+    # notes/visibility.py).
     is_hidden = models.BooleanField("hidden", default=False)
     # The note form's one-time key (notes.services.note_create): the same form sent twice (a
     # retry after a timeout, a double click) makes one note. NULL, not "", for notes without a
@@ -141,10 +138,6 @@ class Note(models.Model):
     @property
     def is_public(self) -> bool:
         return self.audience == self.Audience.PUBLIC
-
-    @property
-    def is_private(self) -> bool:
-        return self.audience == self.Audience.FRIEND
 
     @property
     def title(self) -> str:
@@ -174,17 +167,14 @@ class Delivery(models.Model):
 
 
 class ReplyQuerySet(models.QuerySet):
-    def on_notes_visible_to(self, viewer) -> ReplyQuerySet:
-        return self.filter(note__in=Note.objects.visible_to(viewer))
+    def on_notes_reaching(self, viewer) -> ReplyQuerySet:
+        return self.filter(note__in=Note.objects.reaching(viewer))
 
     def before(self, reply_id: int | None) -> ReplyQuerySet:
         return self.filter(pk__lt=reply_id) if reply_id else self
 
     def newest_first(self) -> ReplyQuerySet:
         return self.order_by("-pk")
-
-    def oldest_first(self) -> ReplyQuerySet:
-        return self.order_by("pk")
 
 
 class Reply(models.Model):

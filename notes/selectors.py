@@ -1,4 +1,4 @@
-"""Reads of notes: who may see a note, and the streams.
+"""Reads of notes: the single note a viewer asked for, and the steps every stream is built from.
 
 Every stream is built in steps, each ONE cache call (cache/batch.py) whatever it holds:
 
@@ -9,29 +9,25 @@ Every stream is built in steps, each ONE cache call (cache/batch.py) whatever it
 2. the objects for those ids — notes, replies — and their ``NoteCounts`` rows;
 3. what the objects point at: authors, recipients, the notes replies answer.
 
-Moderation reaches every reader at once through the objects, not the lists: hiding a note
-invalidates that note's object and suspending someone invalidates their user object, and every
-read drops hidden notes and what suspended people wrote when it loads those objects
-(:func:`is_shown`). The cached lists keep the ids, so unhiding and unsuspending cost nothing more.
-
 So a warm home stream costs three cache calls and no SQL (the logged-in user is a fourth).
 
-Visibility is decided by ``Note.objects.visible_to(viewer)`` (and :func:`is_shown`): the cached lists are filled
-with it, and ``visible_note`` (note page, file and ``.ics`` downloads, every write that starts
-from a note the viewer was shown) answers from the cache only when the cached lists say the
-note is public, the viewer's own, or in the viewer's inbox, and asks that query otherwise.
+Who may see what is decided by notes/visibility.py, and only there: the lists hold what its
+audience rules (3-5) admit (``Note.objects.reaching``), and every read applies its moderation
+rules (1-2, ``visibility.is_shown``) when it loads the objects. ``visible_note`` — the note
+page, file, thumbnail and ``.ics`` downloads, and every write that starts from a note the
+viewer was shown — asks ``visibility.note_reaches`` with the viewer's cached inbox, so a note
+the inbox holds costs no query.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.http import Http404
 
 from accounts.models import FriendSet, User
 from cache import Batch, idlists, objects
-from notes import caching
+from notes import caching, visibility
 from notes.models import Note, NoteCounts, Reply, ReplyDelivery, Star
 
 PAGE_SIZE = 20
@@ -77,74 +73,39 @@ class CardCounts:
     starred: bool = False
 
 
-# --- Visibility -------------------------------------------------------------------------------
+# --- One note ----------------------------------------------------------------------------------
 
 
 def visible_note(viewer, note_id: int) -> Note:
-    """The note ``note_id`` if ``viewer`` may see it; Http404 otherwise, whether or not it exists.
-
-    The note comes from the object cache. A public note, or the viewer's own, needs nothing
-    more; a note found in the viewer's cached inbox was put there by ``visible_to`` (and the
-    inbox is invalidated by deliveries and blocks); anything else asks ``visible_to`` itself.
-    """
+    """The note ``note_id`` if ``viewer`` may see it (notes/visibility.py, rules 1-5), with what
+    it points at attached; Http404 otherwise, whether or not it exists."""
     if not isinstance(note_id, int) or not 0 < note_id < 2**63:
         raise Http404("No such note")
     note = objects.get(Note, note_id)
-    if note is not None and not note.is_hidden and not _visible_from_cache(viewer, note):
-        note = Note.objects.visible_to(viewer).filter(pk=note_id).first()
-    if note is None or note.is_hidden:
+    if note is None or not visibility.note_reaches(viewer, note, inbox=lambda: _inbox(viewer)):
         raise Http404("No such note")
     attach_related([note], [])
-    if not is_shown(note):
+    if not visibility.is_shown(note):
         raise Http404("No such note")
     return note
 
 
-def is_shown(item: Note | Reply) -> bool:
-    """Whether a loaded note or reply (with what it points at attached) may be shown at all: its
-    author exists and is not suspended, and a note is not hidden by a moderator, nor a forward
-    of a hidden note or of a suspended person's. A reply also goes with the note it answers,
-    when that note is known."""
-    author = item.author
-    if author is None or author.is_suspended:
-        return False
-    if isinstance(item, Note):
-        if item.is_hidden:
-            return False
-        # A forward carries a copy of its original: hiding the original, or suspending its author,
-        # takes the copies away too. (An original that no longer exists leaves its forwards.)
-        original = item._state.fields_cache.get("forwarded_from")
-        credited = item._state.fields_cache.get("forwarded_from_author")
-        return not (original is not None and original.is_hidden) and not (credited and credited.is_suspended)
-    note = item._state.fields_cache.get("note")
-    note_author = item._state.fields_cache.get("note_author")
-    if note_author is not None and note_author.is_suspended:
-        return False
-    return note is None or not note.is_hidden
-
-
-def _visible_from_cache(viewer, note: Note) -> bool:
-    if note.is_public:
-        return True
-    if viewer is None or not viewer.is_authenticated:
-        return False
-    if note.author_id == viewer.pk:
-        return True
-    return note.pk in idlists.get(caching.inbox(viewer.pk), inbox_loader(viewer))
+def _inbox(viewer) -> tuple[int, ...]:
+    return idlists.get(caching.inbox(viewer.pk), inbox_loader(viewer))
 
 
 # --- Step 1: id lists, newest first -----------------------------------------------------------
 
 
 def public_note_ids(*, before: int | None = None, limit: int = PAGE_SIZE, using: str | None = None) -> list[int]:
-    notes = Note.objects.using(using).visible_to(None).before(before).newest_first()
+    notes = Note.objects.using(using).reaching(None).before(before).newest_first()
     return list(notes.values_list("pk", flat=True)[:limit])
 
 
 def profile_note_ids(
     viewer, author: User, *, before: int | None = None, limit: int = PAGE_SIZE, using: str | None = None
 ) -> list[int]:
-    notes = Note.objects.using(using).visible_to(viewer).by(author).before(before).newest_first()
+    notes = Note.objects.using(using).reaching(viewer).by(author).before(before).newest_first()
     return list(notes.values_list("pk", flat=True)[:limit])
 
 
@@ -152,7 +113,7 @@ def home_note_ids(
     user: User, *, show: str = "all", before: int | None = None, limit: int = PAGE_SIZE, using: str | None = None
 ) -> list[int]:
     """Notes in ``user``'s inbox (sent to them or by them), narrowed by a home filter."""
-    notes = Note.objects.using(using).visible_to(user)
+    notes = Note.objects.using(using).reaching(user)
     if show == "sent":
         notes = notes.by(user)
     else:
@@ -171,16 +132,9 @@ def home_reply_ids(
     replies = (
         Reply.objects.using(using)
         .filter(pk__in=ReplyDelivery.objects.filter(recipient=user).values("reply"))
-        .on_notes_visible_to(user)
+        .on_notes_reaching(user)
     )
     return list(replies.before(before).newest_first().values_list("pk", flat=True)[:limit])
-
-
-def note_reply_ids(note: Note, *, limit: int = REPLIES_SHOWN) -> list[int]:
-    """The newest ``limit`` replies of a note the caller already knows is visible, oldest first."""
-    ids = list(Reply.objects.filter(note=note).newest_first().values_list("pk", flat=True)[:limit])
-    ids.reverse()
-    return ids
 
 
 # --- Step 2 and 3: objects by id, and what they point at --------------------------------------
@@ -225,19 +179,6 @@ def attach_related(notes: list[Note], replies: list[Reply], *, known_notes: dict
             cache["note"] = all_notes[reply.note_id]
 
 
-def notes_by_id(ids: list[int]) -> list[Note]:
-    """Notes for ``ids`` in that order, with what they point at; missing ids are skipped."""
-    notes = objects.ordered(Note, ids)
-    attach_related(notes, [])
-    return [note for note in notes if is_shown(note)]
-
-
-def replies_by_id(ids: list[int]) -> list[Reply]:
-    replies = objects.ordered(Reply, ids)
-    attach_related([], replies)
-    return [reply for reply in replies if is_shown(reply)]
-
-
 def card_counts(found: dict[int, NoteCounts], note_ids: list[int], starred: set[int]) -> dict[int, CardCounts]:
     """Cards' counts from the ``NoteCounts`` rows (a note without one yet shows zeros)."""
     empty = NoteCounts()
@@ -247,21 +188,7 @@ def card_counts(found: dict[int, NoteCounts], note_ids: list[int], starred: set[
     }
 
 
-def note_counts(note_ids: Iterable[int], viewer) -> dict[int, CardCounts]:
-    """Reply and star counts, kept out of the note objects because they change all the time."""
-    note_ids = list(note_ids)
-    batch = Batch()
-    counts = batch.objects(NoteCounts, note_ids)
-    stars = batch.list(caching.stars_of(viewer.pk), stars_loader(viewer)) if signed_in(viewer) else None
-    batch.run()
-    return card_counts(counts.result, note_ids, set(stars.result) if stars else set())
-
-
 # --- Lists: what fills the cached ID lists ----------------------------------------------------
-
-
-def signed_in(viewer) -> bool:
-    return viewer is not None and viewer.is_authenticated
 
 
 def inbox_loader(user: User):

@@ -1,15 +1,9 @@
 """Writes of notes: sending, replying, forwarding, starring, deleting.
 
-Sending a note decides its recipients once, at send time, and writes their deliveries; the
-readers (``notes.selectors``) then only ever look at deliveries. Who receives:
-
-* the author, always (their home stream shows what they sent);
-* **public**: the author's fans (friends are fans too), and the public stream;
-* **all my friends**: every current friend;
-* **a set**: the set's members who are still friends;
-* **one friend**: that friend.
-
-Nobody on either side of a block with the author receives anything.
+Who may do what, and who receives a note, is decided by notes/visibility.py; sending a note
+hands it to notes/delivery.py, which writes the deliveries the readers (``notes.selectors``)
+then only ever look at. Every write that starts from a note the writer was shown loads it with
+``selectors.visible_note``, so nobody acts on a note they may not see.
 """
 
 from __future__ import annotations
@@ -18,15 +12,14 @@ import os
 import unicodedata
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.http import Http404
 
-from accounts.models import Block, Fanship, FriendSet, User
-from accounts.selectors import are_friends, blocked_ids, friend_ids_all, is_blocked
-from notes import caching, files, tasks
+from accounts.models import FriendSet, User
+from notes import caching, delivery, files, visibility
 from notes.models import Delivery, Note, Reply, ReplyDelivery, Star
 from notes.selectors import visible_note
 from pownce import ratelimit
@@ -92,80 +85,10 @@ def _validate_audience(note: Note, errors: dict[str, list[str]]) -> None:
         if note.friend_set is None or note.friend_set.owner_id != author.pk:
             errors.setdefault("audience", []).append("Choose one of your sets.")
     elif note.audience == Note.Audience.FRIEND:
-        if note.recipient is None or not are_friends(author, note.recipient) or is_blocked(author, note.recipient):
+        if not visibility.may_address(author, note.recipient):
             errors.setdefault("audience", []).append("Choose one of your friends.")
     elif note.audience not in (Note.Audience.PUBLIC, Note.Audience.FRIENDS):
         errors.setdefault("audience", []).append("Choose who the note goes to.")
-
-
-def _blocked_either_way(user: User) -> set[int]:
-    """People ``user`` blocked or who blocked ``user``: no notes travel between them."""
-    return set(blocked_ids(user)) | set(Block.objects.filter(blocked=user).values_list("blocker_id", flat=True))
-
-
-def note_recipient_ids(note: Note, *, after: int = 0, upto: int | None = None) -> set[int]:
-    """Everyone whose inbox receives ``note``, the author included; with ``after``/``upto``,
-    only the recipients whose id is in ``(after, upto]`` (one batch of a large fan-out)."""
-    author = note.author
-    if note.audience == Note.Audience.PUBLIC:
-        # Every fanship towards the author: fans, and friends (who are fans both ways).
-        fanships = Fanship.objects.filter(idol=author, fan_id__gt=after)
-        if upto is not None:
-            fanships = fanships.filter(fan_id__lte=upto)
-        ids = set(fanships.values_list("fan_id", flat=True))
-    elif note.audience == Note.Audience.FRIENDS:
-        ids = set(friend_ids_all(author))
-    elif note.audience == Note.Audience.SET:
-        members = note.friend_set.members.values_list("pk", flat=True) if note.friend_set else []
-        ids = set(members) & set(friend_ids_all(author))
-    else:
-        ids = {note.recipient_id} if note.recipient_id else set()
-    ids = (ids - _blocked_either_way(author)) | {author.pk}
-    return {pk for pk in ids if pk > after and (upto is None or pk <= upto)}
-
-
-def deliveries_write(note: Note, recipient_ids: list[int]) -> None:
-    """Put ``note`` in these inboxes. Idempotent: an inbox that already holds it is left alone
-    (the unique (recipient, note) index and INSERT IGNORE), so a batch may run any number of
-    times. Invalidates the inboxes after commit (bulk inserts send no signals)."""
-    with transaction.atomic():
-        Delivery.objects.bulk_create(
-            [Delivery(recipient_id=pk, note_id=note.pk) for pk in recipient_ids],
-            batch_size=DELIVERY_BATCH,
-            ignore_conflicts=True,
-        )
-        caching.inboxes_changed(recipient_ids)
-
-
-def fanout_batches(recipient_ids: list[int], size: int) -> list[tuple[int, int]]:
-    """Cut sorted recipient ids into keyset ranges ``(after, upto]`` of ``size`` ids each."""
-    bounds = []
-    after = 0
-    for start in range(0, len(recipient_ids), size):
-        upto = recipient_ids[min(start + size, len(recipient_ids)) - 1]
-        bounds.append((after, upto))
-        after = upto
-    return bounds
-
-
-def note_deliver(note: Note) -> int:
-    """Write the deliveries of a saved note; returns how many inboxes it goes to.
-
-    The author's own delivery is written here, in the request, so the author sees the note at
-    once whatever the queue is doing. An audience of up to FANOUT_INLINE_MAX others is
-    delivered here too; a larger one by ``notes.tasks.note_deliver_batch`` tasks of
-    FANOUT_BATCH_SIZE recipients each, queued in the same transaction as the note: they reach
-    the queue if and only if the note is committed.
-    """
-    others = sorted(note_recipient_ids(note) - {note.author_id})
-    inline = len(others) <= settings.FANOUT_INLINE_MAX
-    deliveries_write(note, [note.author_id, *others] if inline else [note.author_id])
-    # The author's sent list and the public lists.
-    caching.note_delivered(author_id=note.author_id, public=note.is_public, recipient_ids=[])
-    if not inline:
-        for after, upto in fanout_batches(others, settings.FANOUT_BATCH_SIZE):
-            tasks.note_deliver_batch.enqueue(note.pk, after, upto)
-    return len(others) + 1
 
 
 def note_create(
@@ -217,7 +140,7 @@ def note_create(
     try:
         with transaction.atomic():
             note.save()
-            note_deliver(note)
+            delivery.note_deliver(note)
     except IntegrityError:
         # The same form, sent twice at once: the other send made the note.
         sent = idempotency_key and Note.objects.filter(author=author, idempotency_key=idempotency_key).first()
@@ -227,7 +150,7 @@ def note_create(
             files.delete_unused([note.file.name])
         return sent
     if kind == Note.Kind.FILE and files.is_inline(note):
-        tasks.note_thumbnail_make.enqueue(note.pk)
+        files.note_thumbnail_make.enqueue(note.pk)
     return note
 
 
@@ -244,7 +167,7 @@ def note_forward(
     Someone else's non-public note cannot be forwarded: its author chose who reads it.
     """
     original = visible_note(user, note_id)
-    if not original.is_public and original.author_id != user.pk:
+    if not visibility.may_forward(user, original):
         raise ValidationError("Only public notes can be forwarded.")
     credited = original.forwarded_from or original
     note = Note(
@@ -273,7 +196,7 @@ def note_forward(
     _check_post_rate(user)
     with transaction.atomic():
         note.save()
-        note_deliver(note)
+        delivery.note_deliver(note)
     return note
 
 
@@ -282,6 +205,13 @@ def note_delete(*, user: User, note_id: int) -> None:
     note = Note.objects.filter(pk=note_id, author=user).first()
     if note is None:
         raise Http404("No such note")
+    note_destroy(note)
+
+
+def note_destroy(note: Note) -> None:
+    """Delete a note with its replies, stars and deliveries, take it out of every cached list
+    that held it, and delete its stored files once committed unless a forward shares them.
+    The one way a note is deleted, by its author or by a moderator."""
     stored = [name for name in (note.file.name, note.thumbnail.name) if name]
     with transaction.atomic():
         recipients = list(Delivery.objects.filter(note=note).values_list("recipient_id", flat=True))
@@ -294,6 +224,8 @@ def reply_create(*, author: User, note_id: int, body: str) -> Reply:
     """Reply under a note ``author`` can see; the note's author and everyone who replied
     before (and the replier) get it in the "replies" part of their home stream."""
     note = visible_note(author, note_id)
+    if not visibility.may_reply(author, note):
+        raise PermissionDenied("You can't reply to this note.")
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": ["Write a reply."]})
@@ -302,8 +234,7 @@ def reply_create(*, author: User, note_id: int, body: str) -> Reply:
     _check_post_rate(author)
     with transaction.atomic():
         reply = Reply.objects.create(note=note, author=author, note_author_id=note.author_id, body=body)
-        earlier = set(Reply.objects.filter(note=note).values_list("author_id", flat=True))
-        recipients = sorted(earlier | {note.author_id, author.pk})
+        recipients = visibility.reply_recipient_ids(note, author)
         ReplyDelivery.objects.bulk_create(
             [ReplyDelivery(recipient_id=pk, reply=reply) for pk in recipients], batch_size=DELIVERY_BATCH
         )
@@ -326,6 +257,8 @@ def reply_delete(*, user: User, reply_id: int) -> Reply:
 def star_add(*, user: User, note_id: int) -> Star:
     """Star a note ``user`` can see; starring twice keeps one star."""
     note = visible_note(user, note_id)
+    if not visibility.may_star(user, note):
+        raise PermissionDenied("You can't star this note.")
     try:
         with transaction.atomic():
             star, created = Star.objects.get_or_create(user=user, note=note)

@@ -29,13 +29,12 @@ from notes.selectors import (
     home_reply_ids,
     in_order,
     inbox_loader,
-    is_shown,
     profile_note_ids,
     public_note_ids,
-    signed_in,
     stars_loader,
     visible_note,
 )
+from notes.visibility import is_shown, signed_in
 
 
 def _note_page(first: Batch, note_ids_of, viewer, before: int | None) -> Page:
@@ -113,7 +112,8 @@ class HomePage:
 
 
 def home_page(user: User, *, show: str = "all", before: int | None = None, before_reply: int | None = None) -> HomePage:
-    """The home stream and what the note form on it needs, in three cache calls when warm."""
+    """The home stream and what the note form on it needs, in three cache calls when warm. "all"
+    interleaves inbox notes and replies by time, each paged by its own id."""
     if show not in HOME_FILTERS:
         show = "all"
     first = Batch()
@@ -161,11 +161,6 @@ def home_page(user: User, *, show: str = "all", before: int | None = None, befor
         counts=card_counts(counts.result, shown_notes, set(stars.result)),
     )
     return HomePage(page=page, audience=audience.result())
-
-
-def home_stream(user: User, *, show: str = "all", before: int | None = None, before_reply: int | None = None) -> Page:
-    """The home stream. "all" interleaves inbox notes and replies by time, each paged by its own id."""
-    return home_page(user, show=show, before=before, before_reply=before_reply).page
 
 
 @dataclass

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from notes import moderation, selectors, services, streams
+from notes import moderation, selectors, services, streams, visibility
 from notes.forms import ForwardForm, NoteForm, ReplyForm, ReportForm
 from notes.models import Note
 
@@ -24,15 +24,16 @@ def _back(request, default: str):
 
 def _note_page(request, note_id: int, *, status: int = 200, **forms):
     page = streams.note_with_replies(request.user, note_id)
-    context = {"page": page, "note": page.note}
-    if request.user.is_authenticated:
+    viewer, note = request.user, page.note
+    context = {"page": page, "note": note}
+    if visibility.may_reply(viewer, note):
         context["reply_form"] = forms.get("reply_form") or ReplyForm()
-        if page.note.author_id != request.user.pk:
-            context["report_form"] = forms.get("report_form") or ReportForm()
-        if forms.get("forward_form"):
-            context["forward_form"] = forms["forward_form"]
-        elif page.note.is_public or page.note.author_id == request.user.pk:
-            context["forward_form"] = ForwardForm(author=request.user)
+    if visibility.may_report(viewer, note):
+        context["report_form"] = forms.get("report_form") or ReportForm()
+    if forms.get("forward_form"):  # a refused forward says why on its own form
+        context["forward_form"] = forms["forward_form"]
+    elif visibility.may_forward(viewer, note):
+        context["forward_form"] = ForwardForm(author=viewer)
     return render(request, "notes/note_detail.html", context, status=status)
 
 

@@ -69,9 +69,9 @@ def test_reply_reaches_the_author_and_earlier_repliers(friends, send_note, make_
         "cid",
     }
     for person in (ann, bob, cid):
-        assert latest in streams.home_stream(person, show="replies").items
-        assert latest in streams.home_stream(person).items
-    assert latest not in streams.home_stream(dan, show="replies").items
+        assert latest in streams.home_page(person, show="replies").page.items
+        assert latest in streams.home_page(person).page.items
+    assert latest not in streams.home_page(dan, show="replies").page.items
 
 
 def test_replies_stop_showing_when_the_note_is_no_longer_visible(friends, send_note):
@@ -81,7 +81,7 @@ def test_replies_stop_showing_when_the_note_is_no_longer_visible(friends, send_n
     note = send_note(ann, audience="friends")
     reply = services.reply_create(author=bob, note_id=note.pk, body="hi")
     block(ann, bob)
-    assert reply not in streams.home_stream(bob, show="replies").items
+    assert reply not in streams.home_page(bob, show="replies").page.items
 
 
 def test_empty_reply_is_refused(client, friends, send_note):
@@ -122,7 +122,7 @@ def test_home_filters(friends, send_note, show, expected):
     send_note(ann, kind="link", url="https://example.com/", body="a link")
     send_note(bob, body="mine")
     services.reply_create(author=ann, note_id=send_note(bob, body="replied to").pk, body="r")
-    items = streams.home_stream(bob, show=show).items
+    items = streams.home_page(bob, show=show).page.items
     assert all(isinstance(item, Note) for item in items)
     bodies = {item.body for item in items}
     assert bodies == (expected or {"psst", "a link", "mine", "replied to"})

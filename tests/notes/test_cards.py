@@ -78,9 +78,10 @@ def test_a_reply_says_your_note_to_the_notes_author_only(make_user):
     befriend(ann, bob)
     note = services.note_create(author=ann, kind="message", audience="friends", body="lunch?")
     reply = services.reply_create(author=bob, note_id=note.pk, body="yes please")
-    from notes.selectors import replies_by_id
+    from notes.streams import note_with_replies
 
-    (loaded,) = replies_by_id([reply.pk])
+    (loaded,) = note_with_replies(ann, note.pk).replies
+    assert loaded.pk == reply.pk
     assert "your note" in str(cards.reply_item(loaded, viewer=ann))
     for_bob = str(cards.reply_item(loaded, viewer=bob))
     assert "your note" not in for_bob and "Ann’s note" in for_bob

@@ -1,9 +1,10 @@
 """A note to 5,000 fans is delivered by the task worker, in batches, exactly once.
 
 These tests use the real queue (django_tasks_db on the MariaDB primary) and the real worker
-process (`manage.py task_worker`), started against the test database: the request only queues
-the batches, the worker delivers them, a second run changes nothing, and a worker killed while
-a batch is stuck half-way leaves a task its restart finishes, with no duplicates.
+process (`manage.py task_worker`), started against the test database: the request delivers the
+first page of the audience and queues one plan, the worker plans the batches and delivers them,
+a second run changes nothing, and a worker killed while a batch is stuck half-way leaves a task
+its restart finishes, with no duplicates.
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ from django.db.models import Count
 from django_tasks_db.models import DBTaskResult
 
 from accounts.models import Fanship, User
-from notes import services, tasks
+from notes import delivery, services
 from notes.models import Delivery, Note
-from notes.streams import home_stream
+from notes.streams import home_page
 from pownce import router, task_queue
-from tests.stack import ROOT, wait_until
+from tests.stack import ROOT, root_execute, wait_until
 
 FANS = 5000
+INLINE = 200
+BATCH = 1000
 WORKER_TIMEOUT = 60
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True, databases="__all__")]
 
@@ -44,8 +47,8 @@ def reads_on_primary():
 def task_queue_backend(settings):
     """Enqueued tasks go to the database queue (tests otherwise run them at once)."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    settings.FANOUT_INLINE_MAX = 200
-    settings.FANOUT_BATCH_SIZE = 1000
+    settings.FANOUT_INLINE_MAX = INLINE
+    settings.FANOUT_BATCH_SIZE = BATCH
 
 
 @pytest.fixture
@@ -108,11 +111,23 @@ def deliveries(note: Note) -> dict[int, int]:
 
 
 def stream_note_ids(user: User) -> list[int]:
-    return [item.pk for item in home_stream(user).items if isinstance(item, Note)]
+    return [item.pk for item in home_page(user).page.items if isinstance(item, Note)]
 
 
 def batch_args() -> list[list]:
-    return sorted(result.args_kwargs["args"] for result in DBTaskResult.objects.all())
+    return sorted(r.args_kwargs["args"] for r in DBTaskResult.objects.filter(task_path__endswith="note_deliver_batch"))
+
+
+def expected_batches(note: Note, fan_ids: list[int]) -> list[list[int]]:
+    """The ranges after the request's first page: (after, upto] of BATCH fans each."""
+    rest = fan_ids[INLINE - 1 :]
+    return [[note.pk, rest[i], rest[min(i + BATCH, len(rest) - 1)]] for i in range(0, len(rest) - 1, BATCH)]
+
+
+def lock_waits() -> int:
+    """Transactions of the primary waiting for a row lock."""
+    query = "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'"
+    return int(root_execute("primary", query)[0][0])
 
 
 def test_a_note_to_5000_fans_is_queued_in_the_request_and_delivered_once_by_the_worker(
@@ -129,44 +144,44 @@ def test_a_note_to_5000_fans_is_queued_in_the_request_and_delivered_once_by_the_
     assert response.status_code == 302
     note = Note.objects.get(author=star)
 
-    # The request returned with only the author's delivery written, and five batches queued.
-    assert deliveries(note) == {star.pk: 1}
-    assert stream_note_ids(star) == [note.pk]
-    assert stream_note_ids(first_fan) == []
-    assert task_queue.queue_length() == 5
-    assert batch_args() == [[note.pk, a, b] for a, b in services.fanout_batches(fan_ids, 1000)]
+    # The request returned with the author's and the first page's deliveries, and one plan queued.
+    assert deliveries(note) == dict.fromkeys([star.pk, *fan_ids[:INLINE]], 1)
+    assert stream_note_ids(star) == [note.pk] and stream_note_ids(first_fan) == [note.pk]
+    assert stream_note_ids(last_fan) == []
+    assert [r.args_kwargs["args"] for r in DBTaskResult.objects.all()] == [[note.pk, fan_ids[INLINE - 1]]]
 
     worker_seconds = worker.run_until_empty()
     delivered = deliveries(note)
     assert len(delivered) == FANS + 1 and set(delivered.values()) == {1}
     assert set(delivered) == {star.pk, *fan_ids}
-    assert task_queue.queue_figures() == {"READY": 0, "RUNNING": 0, "SUCCESSFUL": 5, "FAILED": 0}
+    # The plan, then five batches of the 4,800 fans left.
+    assert task_queue.queue_figures() == {"READY": 0, "RUNNING": 0, "SUCCESSFUL": 6, "FAILED": 0}
+    assert batch_args() == expected_batches(note, fan_ids)
     # Each batch tombstoned the inboxes it wrote to: the fan's cached empty inbox is gone.
     assert stream_note_ids(first_fan) == [note.pk] and stream_note_ids(last_fan) == [note.pk]
     results = DBTaskResult.objects.all()
     running = max(r.finished_at for r in results) - min(r.started_at for r in results)
     print(
-        f"\n{FANS:,} fans: request {request_seconds * 1000:.0f} ms; 5 batches run in "
+        f"\n{FANS:,} fans: request {request_seconds * 1000:.0f} ms; plan and 5 batches run in "
         f"{running.total_seconds() * 1000:.0f} ms; worker process start to exit {worker_seconds:.2f} s"
     )
 
     # Running every batch again (queued again, then by the worker) changes nothing.
     rows_before = set(Delivery.objects.filter(note=note).values_list("id", "recipient_id"))
-    for args in batch_args():
-        tasks.note_deliver_batch.enqueue(*args)
-    assert task_queue.queue_length() == 5
+    delivery.note_fanout_plan.enqueue(note.pk, fan_ids[INLINE - 1])
+    assert task_queue.queue_length() == 1
     worker.run_until_empty()
     assert set(Delivery.objects.filter(note=note).values_list("id", "recipient_id")) == rows_before
-    # …and so does running one in this process.
-    assert tasks.note_deliver_batch.call(*batch_args()[0]) == 1000
+    # …and so does running one batch in this process.
+    assert delivery.note_deliver_batch.call(*batch_args()[0]) == BATCH
     assert set(Delivery.objects.filter(note=note).values_list("id", "recipient_id")) == rows_before
 
 
 def test_a_worker_killed_half_way_is_restarted_and_completes_the_delivery_once(star_with_fans, worker):
     star, fan_ids = star_with_fans
     note = services.note_create(author=star, kind="message", audience="public", body="Hello, fans!")
-    assert task_queue.queue_length() == 5
-    stuck_fan = fan_ids[2500]  # in the third batch
+    assert task_queue.queue_length() == 1  # the plan
+    stuck_fan = fan_ids[2500]  # in the third batch: (fan 2199, fan 3199]
 
     # Another transaction holds an uncommitted delivery to one fan of the third batch: the
     # worker's insert of that batch waits for it, half-way through the fan-out.
@@ -184,13 +199,13 @@ def test_a_worker_killed_half_way_is_restarted_and_completes_the_delivery_once(s
         process = worker.start()
         try:
             wait_until(
-                lambda: Delivery.objects.filter(note=note).count() == 1 + 2000
-                and DBTaskResult.objects.filter(status="RUNNING").count() == 1,
+                lambda: Delivery.objects.filter(note=note).count() == 1 + INLINE + 2000
+                and DBTaskResult.objects.filter(status="RUNNING").count() == 1
+                and lock_waits() == 1,
                 timeout=30,
-                message="two batches delivered and the third stuck",
+                message="two batches delivered and the third waiting for the held row lock",
             )
-            time.sleep(0.3)  # still stuck: nothing more arrives while the lock is held
-            assert Delivery.objects.filter(note=note).count() == 1 + 2000
+            assert Delivery.objects.filter(note=note).count() == 1 + INLINE + 2000
         finally:
             os.kill(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
@@ -206,4 +221,4 @@ def test_a_worker_killed_half_way_is_restarted_and_completes_the_delivery_once(s
     delivered = deliveries(note)
     assert len(delivered) == FANS + 1 and set(delivered.values()) == {1}, worker.log()
     assert "queued again 1 task(s)" in worker.log()
-    assert task_queue.queue_figures()["SUCCESSFUL"] == 5 and task_queue.queue_length() == 0
+    assert task_queue.queue_figures()["SUCCESSFUL"] == 6 and task_queue.queue_length() == 0

@@ -84,8 +84,8 @@ def test_no_offset_in_stream_queries(friends, send_note):
     for i in range(25):
         send_note(ann, body=str(i))
     with CaptureQueriesContext(connection) as queries:
-        first = streams.home_stream(bob)
-        streams.home_stream(bob, before=first.before, before_reply=first.before_reply)
+        first = streams.home_page(bob).page
+        streams.home_page(bob, before=first.before, before_reply=first.before_reply)
         streams.public_stream(bob, before=first.before)
         streams.profile_stream(bob, ann, before=first.before)
     assert queries.captured_queries

@@ -1,0 +1,122 @@
+"""Delivery: putting a sent note into its recipients' inboxes, planned in the task worker.
+
+Who receives a note is rule 6 of notes/visibility.py (``visibility.recipient_ids``), read one
+keyset page at a time in ascending id order, never as a whole. Delivering is done in three
+places:
+
+1. **The request** (:func:`note_deliver`, inside the transaction that saves the note) does the
+   same work whatever the audience: one read of at most ``FANOUT_INLINE_MAX`` recipient ids
+   (the first page of the audience), ONE insert of their deliveries and the author's, and ONE
+   plan task that continues after the last id written. So a small audience — and the author —
+   sees the note at once, and posting to 50,000 fans costs the request exactly what posting to
+   0 costs (``tests/notes/test_delivery.py`` counts the queries). The task rows are written in
+   the note's transaction: they are queued if and only if the note is committed.
+2. **A plan step** (:func:`note_fanout_plan`, in the worker) reads up to ``PLAN_PAGES`` pages of
+   ``FANOUT_BATCH_SIZE`` ids after its cursor, and queues one batch per page — the keyset
+   range ``(after, upto]`` the page spans — plus, if the audience goes on, the next plan step
+   from the last id read; all of that in one transaction. This is Takahē's stator: the worker
+   walks the audience in bounded steps, and no process ever holds the whole audience.
+3. **A batch** (:func:`note_deliver_batch`, in the worker) reads the recipients in its range
+   again and writes their deliveries in one transaction.
+
+Idempotency: a delivery is written with INSERT IGNORE on the unique (recipient, note) index,
+so any step may run any number of times. A batch always means the same range; it reads the
+range when it runs, so a block made after the plan still applies.
+
+Ordering: none between batches, nor with the inline page. Inboxes are ordered by note id, so
+a note lands in its place whenever its batch runs. Each write invalidates the inboxes it
+touched, now and after commit (bulk inserts send no signals).
+
+If the worker dies mid-plan: a plan step's queued batches and its successor are committed
+together or not at all, so a step that died before its commit is queued again
+(``pownce.task_queue.requeue_abandoned``) and queues its ranges once; a step that died after
+its commit but before the worker marked it done runs again and queues the same ranges again —
+harmless duplicates, since batches are idempotent. A batch that dies wrote nothing of its one
+transaction, and its rerun writes it all. A note deleted before its steps run makes them do
+nothing.
+
+Not guaranteed: when the last inbox gets the note (that depends on the queue's length and the
+number of workers); that someone who becomes a fan while the plan runs gets it (they do if
+their id is still ahead of the plan's cursor); that people who stop being fans before their
+batch runs do not.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django_tasks import task
+
+from notes import caching, visibility
+from notes.models import Delivery, Note
+
+# Batches one plan step queues: a plan step reads at most PLAN_PAGES × FANOUT_BATCH_SIZE ids.
+PLAN_PAGES = 10
+INSERT_BATCH = 1000
+
+
+def deliveries_write(note_id: int, recipient_ids: list[int]) -> None:
+    """Put note ``note_id`` in these inboxes. Idempotent: an inbox that already holds it is left
+    alone (INSERT IGNORE on the unique (recipient, note) index). Invalidates the inboxes."""
+    with transaction.atomic():
+        Delivery.objects.bulk_create(
+            [Delivery(recipient_id=pk, note_id=note_id) for pk in recipient_ids],
+            batch_size=INSERT_BATCH,
+            ignore_conflicts=True,
+        )
+        caching.inboxes_changed(recipient_ids)
+
+
+def note_deliver(note: Note) -> list[int]:
+    """The request's part of sending a saved note (step 1 above); returns the ids of the
+    inboxes it wrote to now, the author's first. Call it inside the note's transaction."""
+    first_page = visibility.recipient_ids(note, limit=settings.FANOUT_INLINE_MAX)
+    written = [note.author_id, *first_page]
+    deliveries_write(note.pk, written)
+    # The author's sent list and the public lists.
+    caching.note_delivered(author_id=note.author_id, public=note.is_public, recipient_ids=[])
+    note_fanout_plan.enqueue(note.pk, first_page[-1] if first_page else 0)
+    return written
+
+
+def plan_ranges(note: Note, after: int, *, pages: int, size: int) -> tuple[list[tuple[int, int]], int | None]:
+    """The keyset ranges ``(after, upto]`` of up to ``pages`` pages of ``size`` recipients after
+    ``after``, and where the next plan step starts (None once the audience is exhausted)."""
+    ranges: list[tuple[int, int]] = []
+    for _ in range(pages):
+        ids = visibility.recipient_ids(note, after=after, limit=size)
+        if not ids:
+            return ranges, None
+        ranges.append((after, ids[-1]))
+        after = ids[-1]
+        if len(ids) < size:
+            return ranges, None
+    return ranges, after
+
+
+@task()
+def note_fanout_plan(note_id: int, after: int) -> int:
+    """One plan step of note ``note_id``'s fan-out after recipient id ``after`` (step 2 above);
+    returns how many batches it queued."""
+    note = Note.objects.filter(pk=note_id).first()
+    if note is None:
+        return 0
+    ranges, resume = plan_ranges(note, after, pages=PLAN_PAGES, size=settings.FANOUT_BATCH_SIZE)
+    with transaction.atomic():
+        for start, upto in ranges:
+            note_deliver_batch.enqueue(note_id, start, upto)
+        if resume is not None:
+            note_fanout_plan.enqueue(note_id, resume)
+    return len(ranges)
+
+
+@task()
+def note_deliver_batch(note_id: int, after: int, upto: int) -> int:
+    """Deliver note ``note_id`` to its recipients with ids in ``(after, upto]`` (step 3 above);
+    returns how many inboxes the batch covers (0 when the note was deleted before it ran)."""
+    note = Note.objects.filter(pk=note_id).first()
+    if note is None:
+        return 0
+    recipients = visibility.recipient_ids(note, after=after, upto=upto)
+    deliveries_write(note_id, recipients)
+    return len(recipients)

@@ -1,0 +1,228 @@
+"""Who may see a note, who receives it, and who may act on it: Pownce's visibility rules.
+
+This module is the only place the rules are written. Pages, streams, downloads, the cached
+lists' fills, writes that start from a note, account lists, the admin and the API ask it;
+nothing re-derives a rule.
+
+The rules:
+
+1. **Hidden notes** (a moderator's ``Note.is_hidden``) are shown to nobody, their author
+   included, on any page, stream or download. A forward of a hidden note goes with it.
+2. **Suspended people** are shown nowhere: not in people lists, not as authors of notes or
+   replies. A forward of a suspended person's note goes too, and so do the replies under a note
+   whose author is suspended. (A suspended person cannot sign in, so is never a viewer.)
+3. **Public notes** reach everyone, signed in or not.
+4. **Any other note** reaches its author and the people it was **delivered** to. Deliveries are
+   decided once, when the note is sent (rule 6), and are the truth afterwards: ending a
+   friendship or leaving a set changes who receives the *next* note, not who may read the ones
+   already received. Staff get nothing extra here: moderation happens in the admin.
+5. **Blocks** cut every non-public note between two people, whichever of them blocked the other,
+   and whenever the note was sent: a block takes back what was delivered before it (rule 4's
+   only exception). Public notes stay public.
+6. **Who receives a note** (their inbox gets a delivery): the author always; for *the public*,
+   every fan of the author (friends are fans too); for *all my friends*, every current friend;
+   for *a set*, the set's members who are still friends; for *one friend*, that friend — minus,
+   in every case, anybody on either side of a block with the author (rule 5).
+7. **One friend** may be chosen as a note's audience only if the two are friends and neither
+   has blocked the other.
+8. **Acting on a note** the viewer may see (rules 1-5): any signed-in viewer may reply to it,
+   star it, or report it unless they wrote it; forwarding takes a public note, or one's own
+   (someone else's non-public note cannot be forwarded: its author chose who reads it). Replies
+   are seen by whoever sees their note (and are subject to rule 2 themselves).
+
+Where each rule is applied:
+
+* in SQL, :func:`audience_filter` (rules 3-5) fills every cached ID list and answers every
+  page older than the lists hold; :func:`notes_visible_to` adds rules 1-2 for readers that use
+  the ORM alone (``Note.objects.visible_to``);
+* on loaded objects, :func:`note_reaches` (rules 3-5, with the viewer's cached inbox) and
+  :func:`is_shown` (rules 1-2, once the related objects are attached) — the cached path;
+* :func:`recipient_ids` (rule 6) is the audience that ``notes.delivery`` pages through.
+
+The cached lists hold what rules 3-5 admit, hidden or not; rules 1-2 are applied when the note
+and user objects are loaded. So hiding a note or suspending someone invalidates only their
+objects, and undoing it costs nothing more.
+
+Guaranteed: every path that shows a note (note page, streams, profile, file, thumbnail,
+``.ics``, replies, forwards) gives the same answer for the same viewer, note and state, once
+the write that changed the state has committed and invalidated its cache keys (the protocol
+of ``cache/protocol.py``); ``tests/notes/test_visibility_matrix.py`` walks them all. A block
+reaches the cached inboxes at once (the Block signals invalidate both people's lists).
+
+Not guaranteed: that a note is seen by exactly the people rule 6 names at the moment of
+reading — deliveries are written once, and a large audience is written by the task worker a
+little later (``notes.delivery``); someone who becomes a fan after a note was sent does not
+get it. A file already downloaded, or a page still open, is not taken back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from accounts.models import Block, Fanship, FriendSet, User
+from accounts.selectors import are_friends, is_blocked
+from notes.models import Delivery, Note, Reply
+
+# --- Rules 1-2: hidden notes and suspended people ------------------------------------------
+
+
+def person_shown(person: User | None) -> bool:
+    """Whether a person may appear anywhere at all: they exist and are not suspended (rule 2)."""
+    return person is not None and not person.is_suspended
+
+
+def is_shown(item: Note | Reply) -> bool:
+    """Rules 1-2 on a loaded note or reply, with what it points at attached
+    (``notes.selectors.attach_related``): its author is shown, a note is not hidden nor a
+    forward of a hidden note or of a suspended person's, a reply's note is not hidden and the
+    note's author is shown. A forward whose original no longer exists stays."""
+    if not person_shown(item.author):
+        return False
+    known = item._state.fields_cache
+    if isinstance(item, Note):
+        if item.is_hidden:
+            return False
+        original = known.get("forwarded_from")
+        credited = known.get("forwarded_from_author")
+        if original is not None and original.is_hidden:
+            return False
+        return credited is None or not credited.is_suspended
+    note, note_author = known.get("note"), known.get("note_author")
+    if note_author is not None and note_author.is_suspended:
+        return False
+    return note is None or not note.is_hidden
+
+
+def shown_filter() -> Q:
+    """Rules 1-2 in SQL, on ``Note`` rows."""
+    return (
+        Q(is_hidden=False)
+        & Q(author__is_suspended=False)
+        & ~Q(forwarded_from__is_hidden=True)
+        & ~Q(forwarded_from_author__is_suspended=True)
+    )
+
+
+# --- Rules 3-5: whose audience a note reaches ----------------------------------------------
+
+
+def signed_in(viewer) -> bool:
+    return viewer is not None and viewer.is_authenticated
+
+
+def _blocked_either_way(person, column: str) -> Exists:
+    """Whether ``person`` and the user at ``column`` of the outer row have blocked each other."""
+    return Exists(
+        Block.objects.filter(
+            Q(blocker=OuterRef(column), blocked=person) | Q(blocker=person, blocked=OuterRef(column))
+        )
+    )
+
+
+def audience_filter(viewer) -> Q:
+    """Rules 3-5 in SQL, on ``Note`` rows: the notes whose audience reaches ``viewer``, hidden or
+    not. This is what the cached ID lists hold."""
+    if not signed_in(viewer):
+        return Q(audience=Note.Audience.PUBLIC)
+    received = Exists(Delivery.objects.filter(note=OuterRef("pk"), recipient=viewer))
+    return (
+        Q(audience=Note.Audience.PUBLIC)
+        | Q(author=viewer)
+        | (Q(received) & ~Q(_blocked_either_way(viewer, "author")))
+    )
+
+
+def notes_reaching(notes: QuerySet, viewer) -> QuerySet:
+    """``notes`` narrowed to rules 3-5 (``Note.objects.reaching``)."""
+    return notes.filter(audience_filter(viewer))
+
+
+def notes_visible_to(notes: QuerySet, viewer) -> QuerySet:
+    """``notes`` narrowed to every rule, 1-5 (``Note.objects.visible_to``)."""
+    return notes.filter(audience_filter(viewer)).filter(shown_filter())
+
+
+def note_reaches(viewer, note: Note, *, inbox: Callable[[], Collection[int]]) -> bool:
+    """Rules 3-5 for one loaded note. ``inbox()`` gives the ids in the viewer's cached inbox,
+    which was filled by :func:`audience_filter` and is invalidated by deliveries and blocks:
+    a note found there needs no query. Anything else asks the database."""
+    if note.is_public:
+        return True
+    if not signed_in(viewer):
+        return False
+    if note.author_id == viewer.pk or note.pk in inbox():
+        return True
+    return Note.objects.filter(pk=note.pk).filter(audience_filter(viewer)).exists()
+
+
+# --- Rules 6-7: who receives a note ---------------------------------------------------------
+
+
+def _friends_of(person_id: int, column: str) -> Q:
+    """Whether the user at ``column`` and ``person_id`` have added each other."""
+    return Q(Exists(Fanship.objects.filter(fan_id=person_id, idol=OuterRef(column)))) & Q(
+        Exists(Fanship.objects.filter(fan=OuterRef(column), idol_id=person_id))
+    )
+
+
+def recipient_ids(
+    note: Note, *, after: int = 0, upto: int | None = None, limit: int | None = None, using: str | None = None
+) -> list[int]:
+    """Rule 6: who receives ``note`` besides its author, ascending by id — only the ids in
+    ``(after, upto]``, at most ``limit`` of them. One query over an index that ends in the
+    person's id, so a large audience is read one keyset page at a time."""
+    author_id = note.author_id
+    if note.audience == Note.Audience.PUBLIC:
+        rows, column = Fanship.objects.filter(idol_id=author_id), "fan"
+    elif note.audience == Note.Audience.FRIENDS:
+        rows, column = Fanship.objects.filter(fan_id=author_id).filter(_friends_of(author_id, "idol")), "idol"
+    elif note.audience == Note.Audience.SET:
+        if note.friend_set_id is None:
+            return []
+        members = FriendSet.members.through.objects.filter(friendset_id=note.friend_set_id)
+        rows, column = members.filter(_friends_of(author_id, "user")), "user"
+    elif note.recipient_id is not None:
+        rows, column = User.objects.filter(pk=note.recipient_id), "id"
+    else:
+        return []
+    key = column if column == "id" else f"{column}_id"
+    rows = rows.using(using).filter(**{f"{key}__gt": after}).exclude(**{key: author_id})
+    if upto is not None:
+        rows = rows.filter(**{f"{key}__lte": upto})
+    ids = rows.filter(~Q(_blocked_either_way(author_id, key))).order_by(key).values_list(key, flat=True)
+    return list(ids[:limit] if limit is not None else ids)
+
+
+def may_address(author: User, recipient: User | None) -> bool:
+    """Rule 7: whether ``author`` may send a note to ``recipient`` alone."""
+    return recipient is not None and are_friends(author, recipient) and not is_blocked(author, recipient)
+
+
+def reply_recipient_ids(note: Note, replier: User) -> list[int]:
+    """Who a new reply is announced to (their home stream's replies): the note's author, everyone
+    who replied to it before, and the replier. Rules 1-5 still decide, when they read, whether
+    they see it."""
+    earlier = set(Reply.objects.filter(note=note).values_list("author_id", flat=True))
+    return sorted(earlier | {note.author_id, replier.pk})
+
+
+# --- Rule 8: acting on a note ----------------------------------------------------------------
+# Each takes a note the viewer may see: one that came from ``notes.selectors.visible_note``.
+
+
+def may_reply(viewer, note: Note) -> bool:
+    return signed_in(viewer)
+
+
+def may_star(viewer, note: Note) -> bool:
+    return signed_in(viewer)
+
+
+def may_report(viewer, note: Note) -> bool:
+    return signed_in(viewer) and note.author_id != viewer.pk
+
+
+def may_forward(viewer, note: Note) -> bool:
+    return signed_in(viewer) and (note.is_public or note.author_id == viewer.pk)
