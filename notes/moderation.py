@@ -5,8 +5,9 @@ Every action reaches every reader at once, caches included, at the cost of inval
 objects it changed: hiding invalidates the notes' objects and suspending (accounts/moderation.py)
 the people's user objects — one ``UPDATE`` through ``cache.objects.CachedQuerySet``, which
 tombstones each changed row now and after commit — and every read drops hidden notes and
-suspended people's notes and replies when it loads those objects (``notes.selectors.is_shown``).
-The cached ID lists are left alone, so undoing an action is just as cheap. A suspended person's session stops resolving
+suspended people's notes and replies when it loads those objects (``notes.visibility.is_shown``).
+The cached ID lists are left alone, so undoing an action is just as cheap. Deleting goes through
+``notes.services.note_destroy``, the one way a note is deleted. A suspended person's session stops resolving
 (accounts/backends.py) and their profile is gone (``accounts.selectors.user_by_username``).
 """
 
@@ -20,8 +21,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.moderation import set_flag
-from notes import caching, files
-from notes.models import Delivery, Note, Report
+from notes import services, visibility
+from notes.models import Note, Report
 from notes.selectors import visible_note
 from pownce import ratelimit
 
@@ -40,7 +41,7 @@ def report_create(*, reporter: User, note_id: int, reason: str) -> Report:
         raise ValidationError({"reason": ["Say what is wrong with this note."]})
     if len(reason) > REASON_MAX:
         raise ValidationError({"reason": [f"Keep it under {REASON_MAX} characters."]})
-    if note.author_id == reporter.pk:
+    if not visibility.may_report(reporter, note):
         raise ValidationError("This is your own note: you can delete it instead.")
     if Report.objects.open().filter(note=note, reporter=reporter).exists():
         raise ValidationError(ALREADY_REPORTED)
@@ -68,12 +69,7 @@ def notes_delete(notes: Iterable[Note]) -> int:
     inboxes; their reports stay, pointing at no note."""
     deleted = 0
     for note in notes:
-        stored = [name for name in (note.file.name, note.thumbnail.name) if name]
-        with transaction.atomic():
-            recipients = list(Delivery.objects.filter(note=note).values_list("recipient_id", flat=True))
-            note.delete()
-            caching.note_delivered(author_id=note.author_id, public=note.is_public, recipient_ids=recipients)
-            transaction.on_commit(lambda stored=stored: files.delete_unused(stored))
+        services.note_destroy(note)
         deleted += 1
     return deleted
 

@@ -252,8 +252,9 @@ TASKS = {
         or ("django_tasks_db.DatabaseBackend" if _primary_url else "django_tasks.backends.immediate.ImmediateBackend"),
     }
 }
-# A note to more recipients than this (the author aside) is delivered by tasks, in batches of
-# FANOUT_BATCH_SIZE recipients; smaller audiences are delivered inside the request.
+# The request delivers a note to its author and to at most FANOUT_INLINE_MAX recipients (one
+# bounded read, one insert) and queues one plan task; the worker pages through the rest of the
+# audience and queues batches of FANOUT_BATCH_SIZE (notes/delivery.py).
 FANOUT_INLINE_MAX = int(env_float("POWNCE_FANOUT_INLINE_MAX", 200))
 FANOUT_BATCH_SIZE = int(env_float("POWNCE_FANOUT_BATCH_SIZE", 1000))
 # A task left running this long is taken to be abandoned by a worker that died and is queued
