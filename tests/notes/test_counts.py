@@ -16,8 +16,20 @@ from cache.objects import CachedQuerySet
 from notes import services
 from notes.counts import reconcile_all
 from notes.models import NoteCounts
+from pownce import router
 
 pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(autouse=True)
+def reads_of_this_thread_on_the_primary():
+    """These tests call services in-process, outside any request: pin this thread's reads to the
+    primary, as the browser that just wrote is pinned, so a row written a moment ago (a new
+    row is not tombstoned in the cache: nothing can be cached under a new id) is not looked for
+    on a replica that has not applied it yet."""
+    tokens = router.begin_request(pinned=True)
+    yield
+    router.end_request(tokens)
 
 
 def _in_thread(work):
