@@ -1,5 +1,7 @@
 """The primary/replica router on the real MariaDB primary and replica (GTID replication)."""
 
+import os
+import signal
 import time
 
 import pytest
@@ -9,7 +11,7 @@ from django.test import Client
 from accounts.models import User
 from pownce.middleware import PIN_COOKIE
 from pownce.router import PrimaryReplicaRouter, health
-from tests.stack import root_execute, set_replica_delay, stack, wait_for_replica, wait_until
+from tests.stack import root_execute, run_dir, set_replica_delay, stack, wait_for_replica, wait_until
 
 pytestmark = [
     pytest.mark.stack,
@@ -172,3 +174,32 @@ def test_replica_failing_mid_request_is_retried_on_primary(person, settings, sql
         assert not health.state("replica1").healthy
     finally:
         stack("up", "replica")
+
+
+def test_a_hung_replica_costs_one_read_timeout_and_no_request_waits_on_its_health_check(person, settings):
+    """Frozen (SIGSTOP), the replica accepts connections and answers nothing. The request whose
+    query hangs on it fails over to the primary after the read timeout; after that, requests
+    neither query it nor wait for its health checks, which run in the background."""
+    settings.REPLICA_HEALTH_TTL = 0.5
+    client = Client()
+    assert client.get("/probe/ada/").status_code == 200  # a connection to the replica is open
+    assert health.state("replica1").healthy
+    pid = int((run_dir() / "replica.pid").read_text())
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        response = client.get("/probe/ada/")
+        first = time.monotonic() - started
+        assert (response.status_code, response.content) == (200, b"Ada")
+        assert first < settings.REPLICA_READ_TIMEOUT + 1.5
+        assert not health.state("replica1").healthy
+        slowest = 0.0
+        for _ in range(20):  # several health TTLs: each stale look starts a background check
+            started = time.monotonic()
+            assert client.get("/probe/ada/").status_code == 200
+            slowest = max(slowest, time.monotonic() - started)
+            time.sleep(0.1)  # the pace of the loop, so looks go stale; not a wait for a state
+        assert slowest < 0.5
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    wait_until(lambda: health.state("replica1", refresh=True).healthy, timeout=30, message="replica back")
