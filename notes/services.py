@@ -23,6 +23,7 @@ from notes import caching, delivery, files, visibility
 from notes.models import Delivery, Note, Reply, ReplyDelivery, Star
 from notes.selectors import visible_note
 from pownce import ratelimit
+from pownce.router import PRIMARY
 
 BODY_MAX = 4000
 REPLY_MAX = 2000
@@ -113,7 +114,7 @@ def note_create(
     with that key returns the note already sent and creates nothing: a client that did not see
     the answer (a timeout, a 503 while the primary was away, a double click) may simply retry.
     Two sends racing with one key make one note (the unique index decides)."""
-    if idempotency_key and (sent := Note.objects.filter(author=author, idempotency_key=idempotency_key).first()):
+    if idempotency_key and (sent := _sent_with_key(author, idempotency_key)):
         return sent
     note = Note(
         author=author,
@@ -143,7 +144,7 @@ def note_create(
             delivery.note_deliver(note)
     except IntegrityError:
         # The same form, sent twice at once: the other send made the note.
-        sent = idempotency_key and Note.objects.filter(author=author, idempotency_key=idempotency_key).first()
+        sent = idempotency_key and _sent_with_key(author, idempotency_key)
         if not sent:
             raise
         if note.file:
@@ -152,6 +153,12 @@ def note_create(
     if kind == Note.Kind.FILE and files.is_inline(note):
         files.note_thumbnail_make.enqueue(note.pk)
     return note
+
+
+def _sent_with_key(author: User, idempotency_key: str) -> Note | None:
+    # On the primary whoever calls (a request, a test, a worker): the note sent a moment ago
+    # with this key may not be on a replica yet.
+    return Note.objects.using(PRIMARY).filter(author=author, idempotency_key=idempotency_key).first()
 
 
 def note_forward(
