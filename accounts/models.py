@@ -78,10 +78,6 @@ class User(AbstractUser):
         return reverse("photo", kwargs={"size": size, "name": field.name.rsplit("/", 1)[-1]})
 
     @property
-    def photo_url(self) -> str:
-        return self._photo_url(self.photo, "original")
-
-    @property
     def photo_small_url(self) -> str:
         return self._photo_url(self.photo_small, "small")
 

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 
 USERNAME_MIN_LENGTH = 3
 USERNAME_MAX_LENGTH = 30
-USERNAME_PATTERN = r"[A-Za-z0-9_]{3,30}"
+USERNAME_PATTERN = rf"[A-Za-z0-9_]{{{USERNAME_MIN_LENGTH},{USERNAME_MAX_LENGTH}}}"
 USERNAME_RE = re.compile(USERNAME_PATTERN)
 
 RESERVED_USERNAMES = frozenset(
@@ -43,6 +43,10 @@ def is_reserved(username: str) -> bool:
 def validate_username(value: str) -> None:
     """Reject usernames of the wrong shape or that a site page already uses."""
     if not USERNAME_RE.fullmatch(value or ""):
-        raise ValidationError("Usernames are 3–30 characters: letters, digits and underscores only.", code="invalid")
+        raise ValidationError(
+            f"Usernames are {USERNAME_MIN_LENGTH}–{USERNAME_MAX_LENGTH} characters: letters, digits and underscores"
+            " only.",
+            code="invalid",
+        )
     if is_reserved(value):
         raise ValidationError("That username is reserved. Please pick another one.", code="reserved")

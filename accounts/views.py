@@ -194,18 +194,6 @@ def blocked_people(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/blocked.html", {"people": people_blocked})
 
 
-def _relationship_action(request: HttpRequest, username: str, act) -> HttpResponse:
-    other = _person_or_404(username)
-    try:
-        message = act(request.user, other)
-    except ValidationError as exc:
-        for text in exc.messages:
-            messages.error(request, text)
-    else:
-        messages.success(request, message)
-    return redirect(_next_url(request, other.get_absolute_url()))
-
-
 def _add(user: User, other: User) -> str:
     if services.friend_add(user, other):
         return f"You and {other.username} are now friends."
@@ -235,34 +223,24 @@ def _unblock(user: User, other: User) -> str:
     return f"You unblocked {other.username}."
 
 
-@require_POST
-@login_required
-def friend_add(request: HttpRequest, username: str) -> HttpResponse:
-    return _relationship_action(request, username, _add)
+# What each relationship button does: the service it calls and what it then says.
+RELATIONSHIP_ACTIONS = {"add": _add, "remove": _remove, "ignore": _ignore, "block": _block, "unblock": _unblock}
 
 
 @require_POST
 @login_required
-def friend_remove(request: HttpRequest, username: str) -> HttpResponse:
-    return _relationship_action(request, username, _remove)
-
-
-@require_POST
-@login_required
-def friend_ignore(request: HttpRequest, username: str) -> HttpResponse:
-    return _relationship_action(request, username, _ignore)
-
-
-@require_POST
-@login_required
-def person_block(request: HttpRequest, username: str) -> HttpResponse:
-    return _relationship_action(request, username, _block)
-
-
-@require_POST
-@login_required
-def person_unblock(request: HttpRequest, username: str) -> HttpResponse:
-    return _relationship_action(request, username, _unblock)
+def relationship(request: HttpRequest, username: str, action: str) -> HttpResponse:
+    """Add, remove, ignore, block or unblock ``username`` (``action``, from the URL), then go
+    back to the ``next`` page with what happened as a message."""
+    other = _person_or_404(username)
+    try:
+        message = RELATIONSHIP_ACTIONS[action](request.user, other)
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+    else:
+        messages.success(request, message)
+    return redirect(_next_url(request, other.get_absolute_url()))
 
 
 # --- Sets --------------------------------------------------------------------------------------

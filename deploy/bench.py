@@ -15,7 +15,7 @@ What it does, printing each step:
    writes straight to the database, so memcached is flushed after it), waits for the replica.
 3. Logs a demo person in through HAProxy (CSRF and all) and keeps the session cookie.
 4. For each page: warms it, reads its cost headers (``X-Pownce-SQL``, ``X-Pownce-Cache-Calls``,
-   see pownce/bench.py), then runs ``wrk`` (``BENCH_WRK``, default ``-t2 -c16 -d10s``) and keeps
+   see demo/bench.py), then runs ``wrk`` (``BENCH_WRK``, default ``-t2 -c16 -d10s``) and keeps
    req/s and the 50%/99% latencies.
 5. The memcached hit rate over step 4 (``stats`` of both servers), also per key prefix.
 6. DB reads per invalidation of one hot key under 32 concurrent readers
@@ -151,7 +151,7 @@ import json
 from django.db.models import Count
 from accounts.models import User
 from notes.models import Delivery, Note
-from notes.management.commands.seed_demo import DEMO_EMAIL_DOMAIN
+from demo.management.commands.seed_demo import DEMO_EMAIL_DOMAIN
 people = User.objects.using("default").filter(email__endswith="@" + DEMO_EMAIL_DOMAIN).order_by("pk")
 # Someone ordinary (not one of the few popular people) whose inbox fills a page several times.
 person = None

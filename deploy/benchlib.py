@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STACK = ["bash", str(ROOT / "deploy" / "stack.sh"), "--profile", "bench"]
 VAR = ROOT / "var" / "bench"
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
-DEMO_PASSWORD = "pownce-demo"  # notes/management/commands/seed_demo.py
+DEMO_PASSWORD = "pownce-demo"  # demo/management/commands/seed_demo.py
 
 
 class Broken(Exception):

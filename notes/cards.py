@@ -75,7 +75,7 @@ def _top_key(note: Note, viewer_is_author: bool) -> tuple:
 
 def _reused(key: tuple, render, reuse: bool) -> str:
     """``render()``'s HTML, from the LRU under ``key`` when ``reuse`` (the plain-ORM baseline of
-    the benchmark renders everything every time, as an ordinary Django page would)."""
+    the benchmark, demo/baseline.py, renders everything every time, as an ordinary Django page would)."""
     if not reuse:
         return render()
     html = _tops.get(key)

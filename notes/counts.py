@@ -1,4 +1,4 @@
-"""Reply and star counts per note, and notes per person, kept by signals (see accounts/counts.py
+"""Reply and star counts per note, and notes per person, kept by signals (see pownce/counters.py
 for how ``F()`` updates, missing rows and reconciling work).
 
 A note gets its ``NoteCounts`` row when it is saved the first time; a reply or star changes it
@@ -12,8 +12,9 @@ from typing import Any
 from django.db.models import Count
 from django.db.models.signals import post_delete, post_save
 
-from accounts.counts import Drift, bump, reconcile, reconcile_people, user_counts_from_source
+from accounts.counts import reconcile_people, user_counts_from_source
 from cache import objects
+from pownce.counters import Drift, bump, reconcile
 
 NOTE_FIELDS = ("replies", "stars")
 

@@ -20,11 +20,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.moderation import set_flag
 from notes import services, visibility
 from notes.models import Note, Report
 from notes.selectors import visible_note
 from pownce import ratelimit
+from pownce.flags import set_flag
 
 REASON_MAX = 500
 REPORTS_PER_WINDOW = 10

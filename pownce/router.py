@@ -76,10 +76,6 @@ def end_request(tokens: tuple[contextvars.Token, contextvars.Token]) -> bool:
     return wrote
 
 
-def is_pinned() -> bool:
-    return _pinned.get()
-
-
 @dataclass
 class ReplicaState:
     healthy: bool

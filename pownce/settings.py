@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "pownce",
     "accounts",
     "notes",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -130,7 +131,7 @@ MIDDLEWARE = [
 ]
 if BENCH_VIEWS:
     # Outermost, so the cost headers count everything the request did (session, user, view).
-    MIDDLEWARE.insert(0, "pownce.bench.CostHeadersMiddleware")
+    MIDDLEWARE.insert(0, "demo.bench.CostHeadersMiddleware")
 
 ROOT_URLCONF = "pownce.urls"
 WSGI_APPLICATION = "pownce.wsgi.application"

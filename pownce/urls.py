@@ -22,5 +22,5 @@ urlpatterns = [
 ]
 
 if settings.BENCH_VIEWS:
-    # `make bench` only; see pownce/bench.py.
-    urlpatterns.insert(0, path("bench/", include("pownce.bench")))
+    # `make bench` only; see demo/bench.py.
+    urlpatterns.insert(0, path("bench/", include("demo.bench")))

@@ -145,3 +145,19 @@ def test_next_never_leads_off_site(alice, bob, as_user):
 
 def test_action_on_unknown_person_is_404(alice, as_user):
     assert as_user(alice).post("/friends/ghost_user/add/").status_code == 404
+
+
+def test_row_buttons_come_back_to_their_own_page(alice, bob, carol, as_user):
+    services.friend_add(bob, alice)
+    services.block(alice, carol)
+    browser = as_user(alice)
+    requests_page = browser.get("/friends/requests/").content.decode()
+    for action in ("add", "ignore"):
+        assert f'action="/friends/bob/{action}/"' in requests_page
+    assert requests_page.count('name="next" value="/friends/requests/"') == 2
+    blocked_page = browser.get("/friends/blocked/").content.decode()
+    assert 'action="/friends/carol/unblock/"' in blocked_page
+    assert blocked_page.count('name="next" value="/friends/blocked/"') == 1
+    response = browser.post("/friends/carol/unblock/", {"next": "/friends/blocked/"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/friends/blocked/"
+    assert "You haven't blocked anyone." in response.content.decode()

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import os
 import re
-import time
+from dataclasses import dataclass
 
+import MySQLdb.cursors
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+from pymemcache.client.base import Client
 
 from accounts.models import User
 from pownce import status
 from tests.pownce.metrics_helpers import figures, get, session_cookie, wait_for_app_servers_up
-from tests.stack import HAPROXY
+from tests.stack import HAPROXY, HAPROXY_STATS, root_connection
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True, databases="__all__")]
 
@@ -27,33 +33,82 @@ def number(value: str) -> float:
     return float(value)  # raises on "" (no figure) or text
 
 
+@dataclass
+class Truth:
+    """What the sources say when read directly, not through pownce.status: each figure on the
+    page must lie between a reading taken just before the page and one taken just after."""
+
+    memcached: dict[str, dict[str, int]]
+    lag: int
+    haproxy: dict[str, dict[str, str]]
+    load1: float
+    queued: int
+
+
+def read_truth() -> Truth:
+    memcached = {}
+    for address in settings.MEMCACHED_SERVERS:
+        host, _, port = address.rpartition(":")
+        client = Client((host, int(port)))
+        try:
+            raw = client.stats()
+            memcached[address] = {name: int(raw[name.encode()]) for name in ("bytes", "evictions")}
+        finally:
+            client.close()
+    conn = root_connection("replica")
+    try:
+        with conn.cursor(MySQLdb.cursors.DictCursor) as cursor:
+            cursor.execute("SHOW SLAVE STATUS")
+            lag = cursor.fetchone()["Seconds_Behind_Master"]
+    finally:
+        conn.close()
+    stats = get(HAPROXY_STATS + "/;csv")[1].removeprefix("# ")
+    haproxy = {row["svname"]: row for row in csv.DictReader(io.StringIO(stats)) if row["pxname"] == "app_servers"}
+    queued = DBTaskResult.objects.using("default").filter(status=TaskResultStatus.READY).count()
+    return Truth(memcached, lag, haproxy, os.getloadavg()[0], queued)
+
+
+def between(value: str, first: float, second: float, slack: float = 0.0) -> bool:
+    return min(first, second) - slack <= number(value) <= max(first, second) + slack
+
+
 def test_status_page_through_haproxy_shows_the_running_stack(web_stack, staff):
     wait_for_app_servers_up()
-    # A fresh sample to measure from: an older one may predate a server restarted by another
-    # test, and a counter that went backwards gives no rate.
-    call_command("sample_status", stdout=io.StringIO())
-    time.sleep(1.1)  # the page compares with stored samples at least a second old
+    # A fresh sample to measure from, stamped two seconds ago: the page compares with the newest
+    # stored sample at least a second old, and an older one may predate a server restarted by
+    # another test (a counter that went backwards gives no rate).
+    sample = status.take_sample()
+    status.store({**sample, "t": sample["t"] - 2})
     for _ in range(4):  # some memcached traffic to measure
         assert get(HAPROXY + "/public/")[0] == 200
+    before = read_truth()
     code, page, _ = get(HAPROXY + "/admin/status/", cookie=session_cookie(staff))
+    after = read_truth()
     assert code == 200, page[:500]
     found = figures(page)
 
     for address in settings.MEMCACHED_SERVERS:
         assert address in page
+        was, now = before.memcached[address], after.memcached[address]
         assert 0 <= number(found[f"memcached.{address}.hit_rate_total"]) <= 100
-        assert number(found[f"memcached.{address}.mb_used"]) >= 0
-        assert number(found[f"memcached.{address}.evictions"]) >= 0
+        # Bytes move both ways (the page's own fills; expired items reclaimed in the background).
+        assert between(found[f"memcached.{address}.mb_used"], was["bytes"] / 2**20, now["bytes"] / 2**20, 1 / 16)
+        assert between(found[f"memcached.{address}.evictions"], was["evictions"], now["evictions"])
     for alias in settings.DATABASES:
         assert number(found[f"db.{alias}.qps"]) > 0  # the page's own queries at least
     for alias in settings.REPLICA_ALIASES:
-        assert number(found[f"db.{alias}.lag"]) >= 0
+        assert between(found[f"db.{alias}.lag"], before.lag, after.lag)
     assert found["haproxy.app1.status"] == "UP" and found["haproxy.app2.status"] == "UP"
-    assert number(found["haproxy.app1.sessions"]) >= 0 and number(found["haproxy.app2.resp_ms"]) >= 0
-    assert number(found["host.this machine.load1"]) >= 0
+    # The page's own request is one of the sessions HAProxy has open while the page is made.
+    assert number(found["haproxy.app1.sessions"]) + number(found["haproxy.app2.sessions"]) >= 1
+    for server in ("app1", "app2"):
+        rtime = int(before.haproxy[server]["rtime"]), int(after.haproxy[server]["rtime"])
+        assert between(found[f"haproxy.{server}.resp_ms"], *rtime)
+    # The kernel updates the load average every five seconds: the page's reading is one of ours.
+    assert between(found["host.this machine.load1"], before.load1, after.load1, 0.01)
     assert 0 <= number(found["host.this machine.cpu_busy"]) <= 100
     assert number(found["redis.redis.clients"]) >= 1
-    assert number(found["tasks.queue.queued"]) >= 0
+    assert between(found["tasks.queue.queued"], before.queued, after.queued)
 
     index = get(HAPROXY + "/admin/", cookie=session_cookie(staff))[1]
     assert 'href="/admin/status/"' in index

@@ -5,7 +5,7 @@ is on (``POWNCE_BENCH_VIEWS=1``; off by default, so production never exposes any
   (HAProxy, gunicorn, Django's middleware).
 * ``/bench/hello-auth`` — resolves the session (Redis) and ``request.user`` (object cache) and
   answers the username: the cost every logged-in page pays before it does anything.
-* ``/bench/home-orm`` — the home stream with no object cache (``notes.views.baseline``).
+* ``/bench/home-orm`` — the home stream with no object cache (:mod:`demo.baseline`).
 * :class:`CostHeadersMiddleware` — every response says what it cost: ``X-Pownce-SQL`` (SQL
   queries on every database alias) and ``X-Pownce-Cache-Calls`` (memcached calls, a multi-get
   counting as one, from :data:`cache.stats.stats`).
@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 from cache.stats import stats
-from notes.views import baseline
+from demo import baseline
 
 
 def hello(request: HttpRequest) -> HttpResponse:

@@ -28,7 +28,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import Block, Fanship, FriendSet, User
-from notes import demo_content as content
+from demo import content
 from notes.counts import reconcile_all
 from notes.models import Delivery, Note, Reply, ReplyDelivery, Star
 from pownce import router

@@ -1,4 +1,4 @@
-"""The bench-only views and cost headers (pownce/bench.py): off by default, and when on, each
+"""The bench-only views and cost headers (demo/bench.py): off by default, and when on, each
 response says how many SQL queries and memcached calls it cost."""
 
 from contextlib import ExitStack
@@ -15,14 +15,14 @@ from notes import services
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True, databases="__all__")]
 
 # The URLs with BENCH_VIEWS on (pownce/urls.py adds the same include).
-urlpatterns = [path("bench/", include("pownce.bench")), path("", include("pownce.urls"))]
+urlpatterns = [path("bench/", include("demo.bench")), path("", include("pownce.urls"))]
 
 
 @pytest.fixture
 def bench_on(settings):
     settings.BENCH_VIEWS = True
     settings.ROOT_URLCONF = __name__
-    settings.MIDDLEWARE = ["pownce.bench.CostHeadersMiddleware", *settings.MIDDLEWARE]
+    settings.MIDDLEWARE = ["demo.bench.CostHeadersMiddleware", *settings.MIDDLEWARE]
 
 
 @pytest.fixture
