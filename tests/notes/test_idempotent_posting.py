@@ -89,5 +89,5 @@ def test_two_sends_racing_with_one_key_make_one_note(friends):
         thread.start()
     for thread in threads:
         thread.join(30)
-    note = Note.objects.get(author=ann)
+    note = Note.objects.using("default").get(author=ann)  # the replica may lag behind the threads
     assert results == [note.pk, note.pk]
