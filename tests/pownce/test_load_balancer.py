@@ -1,15 +1,13 @@
-"""HAProxy in front of two gunicorn app servers, started by deploy/stack.sh (test profile)."""
+"""HAProxy in front of the app servers (nginx + gunicorn each), started by deploy/stack.sh (test profile)."""
 
-import os
-import signal
-import subprocess
 import urllib.error
 import urllib.request
 from collections import Counter
 
 import pytest
 
-from tests.stack import HAPROXY, run_dir
+from tests.pownce.availability import kill_app_server
+from tests.stack import HAPROXY
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True, databases="__all__")]
 
@@ -21,14 +19,6 @@ def fetch(path: str) -> tuple[int, str]:
         return error.code, error.headers.get("X-Pownce-Server", "")
     except OSError as error:
         return 0, repr(error)
-
-
-def kill_app_server(name: str) -> None:
-    """kill -9 the gunicorn master and its workers: the whole app server dies at once."""
-    master = int((run_dir() / f"{name}.pid").read_text())
-    workers = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()
-    for pid in [master, *map(int, workers)]:
-        os.kill(pid, signal.SIGKILL)
 
 
 def test_requests_are_spread_over_both_app_servers(web_stack):
