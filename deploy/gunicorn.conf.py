@@ -1,4 +1,5 @@
-"""gunicorn settings for one Pownce app server (deploy/stack.sh starts one per APP_PORTS entry).
+"""gunicorn settings for one Pownce app server (deploy/stack.sh starts one per APP_PORTS entry,
+behind that server's nginx, which buffers slow clients: sync workers only see whole requests).
 
 Everything that differs between instances comes from the environment the script sets:
 POWNCE_BIND, POWNCE_RUN_DIR (pid file, control socket, logs), POWNCE_GUNICORN_WORKERS and
@@ -14,7 +15,7 @@ wsgi_app = "pownce.wsgi:application"
 bind = os.environ.get("POWNCE_BIND", "127.0.0.1:8001")
 workers = int(os.environ.get("POWNCE_GUNICORN_WORKERS", "3"))
 worker_class = "sync"
-# Let HAProxy reuse connections: idle keep-alive shorter than HAProxy's "timeout server".
+# Idle keep-alive shorter than the proxy's own timeouts.
 keepalive = 5
 timeout = 30
 graceful_timeout = 10
@@ -29,7 +30,7 @@ errorlog = f"{_run}/../log/{_name}.error.log"
 capture_output = True
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 proc_name = f"pownce-{_name}"
-# HAProxy is the only client; trust its X-Forwarded-* headers.
+# The host's nginx is the only client; trust the X-Forwarded-* headers it passes on.
 forwarded_allow_ips = "127.0.0.1"
 
 
