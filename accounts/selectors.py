@@ -11,6 +11,7 @@ descending id, which the fanship indexes serve directly, and which is a stable k
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -26,6 +27,17 @@ PEOPLE_PAGE_SIZE = 60
 # Longer than any username, old or new: not worth a query.
 USERNAME_LOOKUP_MAX = 150
 PENDING_REQUESTS_MAX = 500
+
+
+def person_shown(person: User | None) -> bool:
+    """Whether a person may appear anywhere at all (a list of people, an author of something
+    shown): they exist and are not suspended. ``notes.visibility`` applies this same rule to
+    notes and replies (its rule 2); account pages apply it to their lists of people."""
+    return person is not None and not person.is_suspended
+
+
+def shown_people(people: Iterable[User]) -> list[User]:
+    return [person for person in people if person_shown(person)]
 
 
 def user_by_username(username: str) -> User | None:

@@ -165,7 +165,7 @@ def people(request: HttpRequest, username: str, which: str) -> HttpResponse:
     found = select(person, before=_before(request), limit=page_size + 1)
     page, more = found[:page_size], len(found) > page_size
     # Suspended people are not shown; the next page still starts after this page's last id.
-    listed = [someone for someone in page if not someone.is_suspended]
+    listed = selectors.shown_people(page)
     summary = selectors.profile_summary(request.user, person)
     return render(
         request,
@@ -184,7 +184,7 @@ def people(request: HttpRequest, username: str, which: str) -> HttpResponse:
 
 @login_required
 def friend_requests(request: HttpRequest) -> HttpResponse:
-    waiting = [someone for someone in selectors.pending_requests(request.user) if not someone.is_suspended]
+    waiting = selectors.shown_people(selectors.pending_requests(request.user))
     return render(request, "accounts/requests.html", {"people": waiting})
 
 

@@ -62,15 +62,12 @@ from collections.abc import Callable, Collection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import Block, Fanship, FriendSet, User
-from accounts.selectors import are_friends, is_blocked
+from accounts.selectors import are_friends, is_blocked, person_shown
 from notes.models import Delivery, Note, Reply
 
 # --- Rules 1-2: hidden notes and suspended people ------------------------------------------
-
-
-def person_shown(person: User | None) -> bool:
-    """Whether a person may appear anywhere at all: they exist and are not suspended (rule 2)."""
-    return person is not None and not person.is_suspended
+# Rule 2's test of a person (``person_shown``) is the accounts app's: its lists of people apply
+# the same test, and accounts cannot import notes.
 
 
 def is_shown(item: Note | Reply) -> bool:
