@@ -9,6 +9,7 @@ POWNCE_SECRET_KEY, POWNCE_ALLOWED_HOSTS, POWNCE_DB_PRIMARY, POWNCE_MEMCACHED and
 from __future__ import annotations
 
 import os
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -312,6 +313,14 @@ if HTTPS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 CSRF_TRUSTED_ORIGINS = env_list("POWNCE_CSRF_TRUSTED_ORIGINS")
+# The proxies whose X-Forwarded-For is believed (pownce/clients.py): HAProxy and nginx reach
+# gunicorn over loopback. Addresses or networks, comma-separated.
+TRUSTED_PROXIES = env_list("POWNCE_TRUSTED_PROXIES", "127.0.0.1,::1")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"POWNCE_TRUSTED_PROXIES: {_proxy!r} is not an address or a network") from None
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
