@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from accounts.caching import USERNAME_IDS, people_list, sets_list
+from accounts.caching import USERNAME_IDS, blocks_list, people_list, sets_list
 from accounts.counts import user_counts_from_source
 from accounts.models import Block, Fanship, FriendSet, User, UserCounts
 from accounts.usernames import USERNAME_RE
@@ -172,6 +172,31 @@ def are_friends(a: User, b: User) -> bool:
 def is_blocked(a: User, b: User) -> bool:
     """Whether either of ``a`` and ``b`` has blocked the other."""
     return Block.objects.filter(Q(blocker=a, blocked=b) | Q(blocker=b, blocked=a)).exists()
+
+
+def _block_ids(user: User, using: str | None, limit: int | None) -> list[int]:
+    rows = Block.objects.using(using).filter(Q(blocker=user) | Q(blocked=user)).values_list("blocker_id", "blocked_id")
+    others = sorted({blocked if blocker == user.pk else blocker for blocker, blocked in rows}, reverse=True)
+    return others[:limit] if limit is not None else others
+
+
+def blocks_loader(user: User):
+    """Fills ``blocks:<id>``: the people on either side of a block with ``user``."""
+    return lambda using, limit: _block_ids(user, using, limit)
+
+
+def blocks_from(cached: tuple[int, ...], user: User) -> frozenset[int]:
+    """Everyone on either side of a block with ``user``, from the cached list when it is whole."""
+    if len(cached) < idlists.cap():
+        return frozenset(cached)
+    return frozenset(_block_ids(user, None, None))
+
+
+def blocks_of(user) -> frozenset[int]:
+    """The people on either side of a block with ``user`` (nobody for a signed-out reader)."""
+    if user is None or not user.is_authenticated:
+        return frozenset()
+    return blocks_from(idlists.get(blocks_list(user.pk), blocks_loader(user)), user)
 
 
 def blocked_ids(user: User) -> list[int]:

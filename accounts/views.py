@@ -211,7 +211,8 @@ PEOPLE_LISTS = {
 
 def _before(request: HttpRequest) -> int | None:
     raw = request.GET.get("before", "")
-    return int(raw) if re.fullmatch(r"\d{1,18}", raw) else None
+    # ASCII digits: \d would also take other scripts' digits.
+    return int(raw) if re.fullmatch(r"[0-9]{1,18}", raw) else None
 
 
 def people(request: HttpRequest, username: str, which: str) -> HttpResponse:
