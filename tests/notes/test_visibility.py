@@ -244,7 +244,8 @@ def act(client: Client, person, note: Note) -> dict[str, tuple[int, bool]]:
 
 def expected_actions(state: str, viewer: str, audience: str) -> dict[str, tuple[int, bool]]:
     """Rule 8: whoever sees a note may reply, star and report it (not their own); forwarding
-    takes a public note or one's own; rule 9: not across a block. Outsiders get 404; someone signed out is sent to log in."""
+    takes a public note or one's own; rule 9: not across a block. Outsiders get 404; someone
+    signed out is sent to log in."""
     if not sees(state, viewer, audience):
         return dict.fromkeys(("reply", "star", "forward", "report"), (404, False))
     if signed_out(state, viewer):
