@@ -27,6 +27,7 @@ from accounts import selectors, services
 from accounts.forms import FriendSetForm, ProfileForm, SignUpForm
 from accounts.models import User
 from pownce.clients import client_ip
+from pownce.uploads import accepts_uploads
 
 SIGNUP_LIMITED_MESSAGE = "Too many sign-ups from your network. Please try again later."
 
@@ -155,6 +156,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
+@accepts_uploads
 @login_required
 def settings_profile(request: HttpRequest) -> HttpResponse:
     user: User = request.user

@@ -125,6 +125,8 @@ MIDDLEWARE = [
     "pownce.middleware.ReplicaFailoverMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, which is the first to read a POST body (pownce/uploads.py).
+    "pownce.uploads.BodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -281,6 +283,8 @@ MEDIA_ROOT = Path(env_str("POWNCE_MEDIA_ROOT") or VAR_DIR / "media")
 MEDIA_URL = None
 # Largest file a note may carry (POWNCE_MAX_UPLOAD_MB, 100 MB by default).
 MAX_UPLOAD_BYTES = int(env_float("POWNCE_MAX_UPLOAD_MB", 100) * 1024 * 1024)
+# Any other request body (a form without a file) may be this large (pownce/uploads.py).
+MAX_FORM_BYTES = 1024 * 1024
 # Uploads bigger than this are streamed to a temporary file instead of held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o640

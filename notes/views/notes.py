@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from notes import moderation, selectors, services, streams, visibility
 from notes.forms import ForwardForm, NoteForm, ReplyForm, ReportForm
 from notes.models import Note
+from pownce.uploads import accepts_uploads
 
 
 def _back(request, default: str):
@@ -41,6 +42,7 @@ def note_detail(request, note_id: int):
     return _note_page(request, note_id)
 
 
+@accepts_uploads
 @login_required
 def note_new(request):
     if request.method == "POST":
