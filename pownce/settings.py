@@ -81,13 +81,16 @@ def _io_timeouts(seconds: float) -> dict:
     return {"read_timeout": whole, "write_timeout": whole} if whole > 0 else {}
 
 
+# The embedded default (`make run`) is a development setup: DEBUG on, a fixed key, any host.
+# gunicorn refuses to serve either (deploy/gunicorn.conf.py, pownce/serving.py).
 DEBUG = env_bool("POWNCE_DEBUG", True)
+DEVELOPMENT_SECRET_KEY = "embedded-default-insecure-key-for-local-development-only-0123456789"
 
 SECRET_KEY = env_str("POWNCE_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("POWNCE_SECRET_KEY must be set when POWNCE_DEBUG is off")
-    SECRET_KEY = "embedded-default-insecure-key-for-local-development-only-0123456789"
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("POWNCE_ALLOWED_HOSTS", "127.0.0.1,localhost" if not DEBUG else "*")
 
