@@ -123,6 +123,7 @@ MIDDLEWARE = [
     "pownce.metrics.MetricsMiddleware",
     "pownce.middleware.ServerNameMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "pownce.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "pownce.middleware.ReadYourWritesMiddleware",
     "pownce.middleware.ReplicaFailoverMiddleware",
