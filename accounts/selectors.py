@@ -11,7 +11,7 @@ descending id, which the fanship indexes serve directly, and which is a stable k
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
@@ -211,6 +211,7 @@ class PeopleCounts:
     fan_of: int
     pending: int = 0
     notes: int = 0
+    public_notes: int = 0
 
 
 def people_counts(user: User, *, pending: bool = True) -> PeopleCounts:
@@ -224,7 +225,7 @@ def people_counts(user: User, *, pending: bool = True) -> PeopleCounts:
     row = stored.result.get(user.pk)
     # A person written by a bulk insert has no row until reconcile_counts: count from the source.
     values = (
-        {name: getattr(row, name) for name in ("friends", "fans", "fan_of", "notes")}
+        {name: getattr(row, name) for name in ("friends", "fans", "fan_of", "notes", "public_notes")}
         if row is not None
         else user_counts_from_source([user.pk], None).get(user.pk, {})
     )
@@ -237,6 +238,7 @@ def people_counts(user: User, *, pending: bool = True) -> PeopleCounts:
         fan_of=values.get("fan_of", 0),
         pending=requests,
         notes=values.get("notes", 0),
+        public_notes=values.get("public_notes", 0),
     )
 
 
@@ -316,12 +318,15 @@ class ProfileSummary:
 
 
 def profile_summary(viewer: User, profile_user: User) -> ProfileSummary:
-    """Everything ``accounts/_profile_header.html`` needs about ``profile_user`` as seen by ``viewer``."""
-    return ProfileSummary(
-        profile_user=profile_user,
-        relationship=relationship(viewer, profile_user),
-        counts=people_counts(profile_user, pending=viewer.pk == profile_user.pk),
-    )
+    """Everything ``accounts/_profile_header.html`` needs about ``profile_user`` as seen by ``viewer``.
+
+    The notes count is every note for the person themselves and the public ones for anyone
+    else: a count of all would tell a visitor how many notes they are not allowed to see."""
+    own = viewer.pk == profile_user.pk
+    counts = people_counts(profile_user, pending=own)
+    if not own:
+        counts = replace(counts, notes=counts.public_notes)
+    return ProfileSummary(profile_user=profile_user, relationship=relationship(viewer, profile_user), counts=counts)
 
 
 # --- Sets --------------------------------------------------------------------------------------
