@@ -2,7 +2,6 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts import views as accounts_views
 from pownce import admin_status, health, metrics
 
 # A database or Redis outage answers 503 + Retry-After, anything else the 500 page.
@@ -18,7 +17,7 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/status/", admin_status.view, name="admin_status"),
     # Before the admin's own: its log-in page with the limits of /login/.
-    path("admin/login/", accounts_views.admin_login, name="admin_login"),
+    path("admin/login/", include("accounts.admin_urls")),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     path("", include("notes.urls")),

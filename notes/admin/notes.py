@@ -96,6 +96,9 @@ class NoteAdmin(Moderating):
 
     def get_search_results(self, request, queryset, search_term):
         # The change list (every search included) comes through here; change pages do not.
+        # An action posts the ids it acts on (found by id, say): those are not narrowed.
+        if request.method == "POST":
+            return super().get_search_results(request, queryset, search_term)
         note_id = exact_id(search_term)
         if note_id is not None:
             return queryset.filter(pk=note_id), False
@@ -148,6 +151,8 @@ class ReplyAdmin(admin.ModelAdmin):
         return False
 
     def get_search_results(self, request, queryset, search_term):
+        if request.method == "POST":
+            return super().get_search_results(request, queryset, search_term)
         wanted = exact_id(search_term)
         if wanted is not None:
             return queryset.filter(Q(pk=wanted) | Q(note_id=wanted)), False
