@@ -3,7 +3,7 @@ would bypass the services; suspension is an action (accounts/moderation.py)."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from django.utils.html import format_html
@@ -11,6 +11,18 @@ from django.utils.html import format_html
 from accounts import moderation
 from accounts.models import Block, Fanship, FriendSet, User, UserCounts
 from cache import objects
+
+
+def refuse_message(model_admin: admin.ModelAdmin, request, refused: list[User]) -> None:
+    """Say who was left alone, and why (accounts.moderation.may_suspend)."""
+    if refused:
+        names = ", ".join(sorted(user.username for user in refused))
+        model_admin.message_user(
+            request,
+            f"Left alone: {names}. Moderators cannot suspend or deactivate staff, only a superuser can suspend"
+            " staff, nobody suspends a superuser or themselves.",
+            messages.WARNING,
+        )
 
 
 @admin.register(User)
@@ -36,8 +48,11 @@ class PownceUserAdmin(UserAdmin):
         if not self.has_suspend_permission(request):
             raise PermissionDenied
         people = {user.pk: user for user in queryset}
-        change = moderation.users_suspend if suspended else moderation.users_unsuspend
-        changed = change(people)
+        if suspended:
+            changed, refused = moderation.users_suspend_by(request.user, people.values())
+            refuse_message(self, request, refused)
+        else:
+            changed = moderation.users_unsuspend(people)
         for pk in changed:
             self.log_change(request, people[pk], "Suspended the person." if suspended else "Unsuspended the person.")
         self.message_user(request, f"{'Suspended' if suspended else 'Unsuspended'} {len(changed)} person(s).")
@@ -54,7 +69,10 @@ class PownceUserAdmin(UserAdmin):
     def deactivate_users(self, request, queryset) -> None:
         # A bulk update sends no signals: the cache layer's QuerySet invalidates each row, so a
         # deactivated user's cached session user is gone on their next request.
-        people = list(queryset)
+        # Deactivating locks a person out as surely as suspending: the same people are spared.
+        everyone = list(queryset)
+        people = [user for user in everyone if moderation.may_suspend(request.user, user)]
+        refuse_message(self, request, [user for user in everyone if user not in people])
         changed = objects.CachedQuerySet(User).filter(pk__in=[user.pk for user in people]).update(is_active=False)
         for user in people:
             self.log_change(request, user, "Deactivated the account.")

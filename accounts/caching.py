@@ -3,7 +3,8 @@
 Each person has four cached ID lists (cache/idlists.py): ``friends:<id>``, ``fans:<id>``,
 ``fan_of:<id>`` and ``pending:<id>``. A fanship changes all four of both people involved (an
 add can turn a fan into a friend), and a block removes fanships, which reach here one by one
-through their own signals. ``sets:<id>`` lists a person's sets by name. ``User`` and
+through their own signals. ``blocks:<id>`` holds the people on either side of a block with
+the person (both people's lists change with a ``Block`` row). ``sets:<id>`` lists a person's sets by name. ``User`` and
 ``FriendSet`` rows are in the object cache.
 """
 
@@ -25,6 +26,11 @@ def people_list(kind: str, user_id: int) -> str:
     return f"{kind}:{user_id}"
 
 
+def blocks_list(user_id: int) -> str:
+    """The people on either side of a block with the user (notes/visibility.py, rule 9)."""
+    return f"blocks:{user_id}"
+
+
 def sets_list(owner_id: int) -> str:
     return f"sets:{owner_id}"
 
@@ -38,13 +44,17 @@ def _fanship_changed(sender: Any, instance: Any, using: str, **kwargs: Any) -> N
     idlists.invalidate(names, using=using)
 
 
+def _block_changed(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
+    idlists.invalidate([blocks_list(instance.blocker_id), blocks_list(instance.blocked_id)], using=using)
+
+
 def _user_saved(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
     # A new name may now belong to this user; the old name's entry is checked on use.
     invalidate_values(USERNAME_IDS, [instance.username.lower()], using=using)
 
 
 def connect() -> None:
-    from accounts.models import Fanship, FriendSet, User
+    from accounts.models import Block, Fanship, FriendSet, User
 
     objects.register(User)
     post_save.connect(_user_saved, sender=User, dispatch_uid="accounts.user.username")
@@ -53,3 +63,5 @@ def connect() -> None:
     post_delete.connect(_friend_set_changed, sender=FriendSet, dispatch_uid="accounts.friendset.delete")
     post_save.connect(_fanship_changed, sender=Fanship, dispatch_uid="accounts.fanship.save")
     post_delete.connect(_fanship_changed, sender=Fanship, dispatch_uid="accounts.fanship.delete")
+    post_save.connect(_block_changed, sender=Block, dispatch_uid="accounts.block.save")
+    post_delete.connect(_block_changed, sender=Block, dispatch_uid="accounts.block.delete")

@@ -21,18 +21,21 @@ from django.db.models.signals import post_delete, post_save, pre_delete, pre_sav
 from cache import objects
 from pownce.counters import Drift, bump, ensure_rows, reconcile
 
-PEOPLE_FIELDS = ("notes", "friends", "fans", "fan_of")
+PEOPLE_FIELDS = ("notes", "public_notes", "friends", "fans", "fan_of")
 
 
 def user_counts_from_source(user_ids: list[int], using: str | None) -> dict[int, dict[str, int]]:
-    """Notes, friends, fans and fan-of of these people, counted from notes and fanships."""
+    """Notes (all, and public ones), friends, fans and fan-of of these people, counted from notes
+    and fanships."""
     from accounts.models import Fanship, User
 
     ids = list(User.objects.using(using).filter(pk__in=user_ids).values_list("pk", flat=True))
     counts = {pk: dict.fromkeys(PEOPLE_FIELDS, 0) for pk in ids}
     # "notes" is the reverse name of Note.author: counted without importing the notes app.
-    for row in User.objects.using(using).filter(pk__in=ids).annotate(n=Count("notes")).values("pk", "n"):
-        counts[row["pk"]]["notes"] = row["n"]
+    written = User.objects.using(using).filter(pk__in=ids)
+    written = written.annotate(n=Count("notes"), public=Count("notes", filter=Q(notes__audience="public")))
+    for row in written.values("pk", "n", "public"):
+        counts[row["pk"]].update(notes=row["n"], public_notes=row["public"])
     mutual = Exists(Fanship.objects.filter(fan=OuterRef("idol"), idol=OuterRef("fan")))
     outgoing = (
         Fanship.objects.using(using)

@@ -150,6 +150,8 @@ class UserCounts(models.Model):
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, primary_key=True, related_name="counts")
     notes = models.IntegerField(default=0)
+    # What a visitor is told: counting every note would tell them how many they may not see.
+    public_notes = models.IntegerField(default=0)
     friends = models.IntegerField(default=0)
     fans = models.IntegerField(default=0)
     fan_of = models.IntegerField(default=0)

@@ -12,11 +12,11 @@ descending id, which the fanship indexes serve directly, and which is a stable k
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from accounts.caching import USERNAME_IDS, people_list, sets_list
+from accounts.caching import USERNAME_IDS, blocks_list, people_list, sets_list
 from accounts.counts import user_counts_from_source
 from accounts.models import Block, Fanship, FriendSet, User, UserCounts
 from accounts.usernames import USERNAME_RE
@@ -186,6 +186,31 @@ def is_blocked(a: User, b: User) -> bool:
     return Block.objects.filter(Q(blocker=a, blocked=b) | Q(blocker=b, blocked=a)).exists()
 
 
+def _block_ids(user: User, using: str | None, limit: int | None) -> list[int]:
+    rows = Block.objects.using(using).filter(Q(blocker=user) | Q(blocked=user)).values_list("blocker_id", "blocked_id")
+    others = sorted({blocked if blocker == user.pk else blocker for blocker, blocked in rows}, reverse=True)
+    return others[:limit] if limit is not None else others
+
+
+def blocks_loader(user: User):
+    """Fills ``blocks:<id>``: the people on either side of a block with ``user``."""
+    return lambda using, limit: _block_ids(user, using, limit)
+
+
+def blocks_from(cached: tuple[int, ...], user: User) -> frozenset[int]:
+    """Everyone on either side of a block with ``user``, from the cached list when it is whole."""
+    if len(cached) < idlists.cap():
+        return frozenset(cached)
+    return frozenset(_block_ids(user, None, None))
+
+
+def blocks_of(user) -> frozenset[int]:
+    """The people on either side of a block with ``user`` (nobody for a signed-out reader)."""
+    if user is None or not user.is_authenticated:
+        return frozenset()
+    return blocks_from(idlists.get(blocks_list(user.pk), blocks_loader(user)), user)
+
+
 def blocked_ids(user: User) -> list[int]:
     """Ids of the people ``user`` has blocked, most recent block first."""
     return list(Block.objects.filter(blocker=user).order_by("-id").values_list("blocked_id", flat=True))
@@ -198,6 +223,7 @@ class PeopleCounts:
     fan_of: int
     pending: int = 0
     notes: int = 0
+    public_notes: int = 0
 
 
 def people_counts(user: User, *, pending: bool = True) -> PeopleCounts:
@@ -211,7 +237,7 @@ def people_counts(user: User, *, pending: bool = True) -> PeopleCounts:
     row = stored.result.get(user.pk)
     # A person written by a bulk insert has no row until reconcile_counts: count from the source.
     values = (
-        {name: getattr(row, name) for name in ("friends", "fans", "fan_of", "notes")}
+        {name: getattr(row, name) for name in ("friends", "fans", "fan_of", "notes", "public_notes")}
         if row is not None
         else user_counts_from_source([user.pk], None).get(user.pk, {})
     )
@@ -224,6 +250,7 @@ def people_counts(user: User, *, pending: bool = True) -> PeopleCounts:
         fan_of=values.get("fan_of", 0),
         pending=requests,
         notes=values.get("notes", 0),
+        public_notes=values.get("public_notes", 0),
     )
 
 
@@ -303,12 +330,15 @@ class ProfileSummary:
 
 
 def profile_summary(viewer: User, profile_user: User) -> ProfileSummary:
-    """Everything ``accounts/_profile_header.html`` needs about ``profile_user`` as seen by ``viewer``."""
-    return ProfileSummary(
-        profile_user=profile_user,
-        relationship=relationship(viewer, profile_user),
-        counts=people_counts(profile_user, pending=viewer.pk == profile_user.pk),
-    )
+    """Everything ``accounts/_profile_header.html`` needs about ``profile_user`` as seen by ``viewer``.
+
+    The notes count is every note for the person themselves and the public ones for anyone
+    else: a count of all would tell a visitor how many notes they are not allowed to see."""
+    own = viewer.pk == profile_user.pk
+    counts = people_counts(profile_user, pending=own)
+    if not own:
+        counts = replace(counts, notes=counts.public_notes)
+    return ProfileSummary(profile_user=profile_user, relationship=relationship(viewer, profile_user), counts=counts)
 
 
 # --- Sets --------------------------------------------------------------------------------------

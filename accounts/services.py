@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import secrets
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -30,25 +31,60 @@ logger = logging.getLogger("pownce.accounts")
 # --- Sign-up and log-in ------------------------------------------------------------------------
 
 LOGIN_WINDOW_SECONDS = 15 * 60
-LOGIN_ATTEMPTS_PER_USERNAME = 10
-LOGIN_ATTEMPTS_PER_IP = 30
+# Failed log-ins allowed per window. One address guessing one account is stopped soon; the
+# account's own ceiling is much looser, so someone guessing from elsewhere cannot lock its
+# owner out (the owner's address has counts of its own) unless they use many addresses.
+LOGIN_FAILURES_PER_ADDRESS_AND_ACCOUNT = 10
+LOGIN_FAILURES_PER_ADDRESS = 30
+LOGIN_FAILURES_PER_ACCOUNT = 100
 SIGNUPS_PER_IP = 10
 SIGNUP_WINDOW_SECONDS = 60 * 60
 
+LOGIN_LIMITED = "Too many log-in attempts. Please wait a few minutes, then try again."
+ACCOUNT_LIMITED = (
+    "This account has had too many failed log-in attempts from many places, so logging in to it is"
+    " paused for a few minutes. If that wasn't you, your password held: nobody got in."
+)
 
-def login_attempt_allowed(*, ip: str, username: str) -> bool:
-    """Count one log-in attempt against both the address and the username; False once either
-    is over its limit. Both are counted, so guessing one account's password from many addresses
-    and trying many accounts from one address are both slowed down."""
-    by_ip = ratelimit.hit("login-ip", ip, limit=LOGIN_ATTEMPTS_PER_IP, window=LOGIN_WINDOW_SECONDS, fail_closed=True)
-    by_name = ratelimit.hit(
-        "login-user",
-        username.strip().lower(),
-        limit=LOGIN_ATTEMPTS_PER_USERNAME,
-        window=LOGIN_WINDOW_SECONDS,
-        fail_closed=True,
-    )
-    return by_ip and by_name
+
+def login_name_key(username: str) -> str:
+    """The name a log-in is counted under: what the log-in form will look up, so look-alike
+    spellings of one account (fullwidth ``ｃarol``, the roman numeral ``ⅽarol``, ``CAROL``) share
+    one count. Django's form NFKC-normalizes the name and the lookup ignores case."""
+    folded = unicodedata.normalize("NFKC", username).strip().casefold()
+    return unicodedata.normalize("NFKC", folded)
+
+
+def _login_counts(ip: str, username: str) -> list[tuple[str, str, int]]:
+    name = login_name_key(username)
+    return [
+        ("login-ip-account", f"{ip} {name}", LOGIN_FAILURES_PER_ADDRESS_AND_ACCOUNT),
+        ("login-ip", ip, LOGIN_FAILURES_PER_ADDRESS),
+        ("login-account", name, LOGIN_FAILURES_PER_ACCOUNT),
+    ]
+
+
+def login_attempt_refusal(*, ip: str, username: str) -> str:
+    """Count one log-in attempt as a failure in advance; "" while it may go ahead, else what to
+    tell the visitor. :func:`login_succeeded` takes the count back, so only failures count.
+
+    Counting first (not after the password check) keeps the limit exact under concurrent
+    attempts: each one's increment is atomic in Redis. The limits fail closed: without Redis,
+    :class:`pownce.redis_cache.RedisUnavailable` propagates (a 503), guessing is not allowed."""
+    refusal = ""
+    for scope, ident, limit in _login_counts(ip, username):
+        allowed = ratelimit.hit(scope, ident, limit=limit, window=LOGIN_WINDOW_SECONDS, fail_closed=True)
+        if not allowed and not refusal:
+            refusal = ACCOUNT_LIMITED if scope == "login-account" else LOGIN_LIMITED
+    return refusal
+
+
+def login_succeeded(*, ip: str, username: str) -> int:
+    """Take back the attempt :func:`login_attempt_refusal` counted; returns how many failed
+    attempts on the account the current window still holds, to tell its owner."""
+    for scope, ident, _limit in _login_counts(ip, username):
+        ratelimit.undo(scope, ident, window=LOGIN_WINDOW_SECONDS)
+    return ratelimit.count("login-account", login_name_key(username), window=LOGIN_WINDOW_SECONDS)
 
 
 def signup_attempt_allowed(*, ip: str) -> bool:

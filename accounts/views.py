@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 
-from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import REDIRECT_FIELD_NAME, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.forms.utils import ErrorDict
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
@@ -24,9 +26,9 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import selectors, services
 from accounts.forms import FriendSetForm, ProfileForm, SignUpForm
 from accounts.models import User
-from pownce.ratelimit import client_ip
+from pownce.clients import client_ip
+from pownce.uploads import accepts_uploads
 
-LOGIN_LIMITED_MESSAGE = "Too many log-in attempts. Please wait a few minutes, then try again."
 SIGNUP_LIMITED_MESSAGE = "Too many sign-ups from your network. Please try again later."
 
 
@@ -72,19 +74,76 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/signup.html", {"form": form})
 
 
+def _tell_owner(request: HttpRequest, failures: int) -> None:
+    """The owner of an account someone has been guessing at learns it when they log in."""
+    if failures:
+        minutes = services.LOGIN_WINDOW_SECONDS // 60
+        attempts = f"{failures} failed attempt{'s' if failures != 1 else ''}"
+        messages.warning(
+            request,
+            f"There {'were' if failures != 1 else 'was'} {attempts} to log in to your account in the last {minutes}"
+            " minutes. If that wasn't you, nobody got in; choose a stronger password if yours is easy to guess.",
+        )
+
+
 class LogInView(auth_views.LoginView):
-    """Django's log-in, counted per address and per username before any password is checked."""
+    """Django's log-in, counted per address, per address and account, and per account before
+    any password is checked; a right password takes its count back (accounts.services)."""
 
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
 
     def post(self, request, *args, **kwargs):
         username = request.POST.get("username", "")
-        if not services.login_attempt_allowed(ip=client_ip(request), username=username):
+        refusal = services.login_attempt_refusal(ip=client_ip(request), username=username)
+        if refusal:
             form = self.get_form_class()(request, initial={"username": username[:150]})
-            context = self.get_context_data(form=form, limited_message=LOGIN_LIMITED_MESSAGE)
+            context = self.get_context_data(form=form, limited_message=refusal)
             return self.render_to_response(context, status=429)
         return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        username = self.request.POST.get("username", "")
+        _tell_owner(self.request, services.login_succeeded(ip=client_ip(self.request), username=username))
+        return response
+
+
+class RefusedAdminLogInForm(AdminAuthenticationForm):
+    """The admin's log-in form, showing why an attempt was refused before it was checked."""
+
+    def __init__(self, request: HttpRequest, *, username: str, refusal: str) -> None:
+        super().__init__(request, initial={"username": username})
+        self.refusal = refusal
+
+    def full_clean(self) -> None:
+        self._errors = ErrorDict()
+        self.cleaned_data = {}
+        self.add_error(None, self.refusal)
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """The admin's log-in page with the same limits as ``/login/`` (it guards the most powerful
+    accounts, so it must not be the easier place to guess a password)."""
+    if request.method != "POST":
+        return admin.site.login(request)
+    username = request.POST.get("username", "")
+    refusal = services.login_attempt_refusal(ip=client_ip(request), username=username)
+    if refusal:
+        form = RefusedAdminLogInForm(request, username=username[:150], refusal=refusal)
+        context = {
+            **admin.site.each_context(request),
+            "title": "Log in",
+            "app_path": request.get_full_path(),
+            "form": form,
+            REDIRECT_FIELD_NAME: request.POST.get(REDIRECT_FIELD_NAME) or reverse("admin:index"),
+        }
+        return render(request, "admin/login.html", context, status=429)
+    was_signed_in = request.user.is_authenticated
+    response = admin.site.login(request)
+    if request.user.is_authenticated and not was_signed_in:
+        _tell_owner(request, services.login_succeeded(ip=client_ip(request), username=username))
+    return response
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -97,6 +156,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
+@accepts_uploads
 @login_required
 def settings_profile(request: HttpRequest) -> HttpResponse:
     user: User = request.user
@@ -153,7 +213,8 @@ PEOPLE_LISTS = {
 
 def _before(request: HttpRequest) -> int | None:
     raw = request.GET.get("before", "")
-    return int(raw) if re.fullmatch(r"\d{1,18}", raw) else None
+    # ASCII digits: \d would also take other scripts' digits.
+    return int(raw) if re.fullmatch(r"[0-9]{1,18}", raw) else None
 
 
 def people(request: HttpRequest, username: str, which: str) -> HttpResponse:

@@ -7,6 +7,8 @@ PROMETHEUS_MULTIPROC_DIR (where every worker writes its metrics).
 """
 
 import os
+import sys
+from pathlib import Path
 
 _run = os.environ.get("POWNCE_RUN_DIR", "var/run")
 _name = os.environ.get("POWNCE_SERVER_NAME", "app")
@@ -14,6 +16,15 @@ _name = os.environ.get("POWNCE_SERVER_NAME", "app")
 wsgi_app = "pownce.wsgi:application"
 bind = os.environ.get("POWNCE_BIND", "127.0.0.1:8001")
 workers = int(os.environ.get("POWNCE_GUNICORN_WORKERS", "3"))
+
+# No DEBUG, no development key, no several workers each with its own in-process cache
+# (pownce/serving.py). Checked while this file loads: before gunicorn daemonizes, so the
+# reasons reach the terminal or stack.sh's log, not /dev/null.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pownce.settings")
+from pownce.serving import refuse_unsafe  # noqa: E402
+
+refuse_unsafe(workers=workers)
 worker_class = "sync"
 # Idle keep-alive shorter than the proxy's own timeouts.
 keepalive = 5

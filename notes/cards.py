@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from notes import visibility
 from notes.models import Note
 from notes.templatetags.notes_text import ago
 
@@ -104,13 +105,14 @@ def _path(name: str, pk: int) -> str:
     return _path_pattern(name).replace(str(_SENTINEL), str(int(pk)))
 
 
-def card_footer(note: Note, counts, *, signed_in: bool, csrf_token: str, back_to: str) -> SafeString:
+def card_footer(note: Note, counts, *, viewer, csrf_token: str, back_to: str) -> SafeString:
     replies = counts.replies if counts else 0
     stars = int(counts.stars) if counts else 0
     starred = bool(counts and counts.starred)
     label = f"{int(replies)} repl{'y' if replies == 1 else 'ies'}" if replies else "Reply"
     html = f'<footer class="note-actions"><a href="{_path("note_detail", note.pk)}#replies">{label}</a>'
-    if signed_in:
+    # The page's blocks came with the counts (one cached list): no query per card.
+    if visibility.may_star(viewer, note, blocks=counts.blocks if counts else frozenset()):
         action = _path("star_remove" if starred else "star_add", note.pk)
         html += (
             f'<form method="post" action="{action}" class="star-form">'
@@ -140,7 +142,7 @@ def note_card(note: Note, counts, *, viewer, csrf_token: str, back_to: str, reus
     """The whole card of ``note`` as ``viewer`` sees it."""
     signed_in = viewer is not None and viewer.is_authenticated
     top = card_top(note, viewer_is_author=signed_in and note.author_id == viewer.pk, reuse=reuse)
-    footer = card_footer(note, counts, signed_in=signed_in, csrf_token=csrf_token, back_to=back_to)
+    footer = card_footer(note, counts, viewer=viewer, csrf_token=csrf_token, back_to=back_to)
     return mark_safe(f"{top}{footer}\n  </div>\n</article>\n")
 
 

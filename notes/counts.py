@@ -32,6 +32,11 @@ def note_counts_from_source(note_ids: list[int], using: str | None) -> dict[int,
     return counts
 
 
+def _public(note: Any) -> int:
+    """1 for a public note (a note's audience never changes once it is sent)."""
+    return int(note.audience == "public")
+
+
 def _note_saved(sender: Any, instance: Any, created: bool, using: str, raw: bool = False, **kwargs: Any) -> None:
     from accounts.models import UserCounts
     from notes.models import NoteCounts
@@ -39,13 +44,13 @@ def _note_saved(sender: Any, instance: Any, created: bool, using: str, raw: bool
     if not created or raw:
         return
     NoteCounts.objects.using(using).create(note=instance)
-    bump(UserCounts, instance.author_id, user_counts_from_source, using=using, notes=1)
+    bump(UserCounts, instance.author_id, user_counts_from_source, using=using, notes=1, public_notes=_public(instance))
 
 
 def _note_deleted(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
     from accounts.models import UserCounts
 
-    bump(UserCounts, instance.author_id, None, using=using, notes=-1)
+    bump(UserCounts, instance.author_id, None, using=using, notes=-1, public_notes=-_public(instance))
 
 
 def _counted(name: str):

@@ -30,6 +30,10 @@ logger = logging.getLogger("pownce.notes")
 # Types a browser may show inline: raster images, and only after Pillow decoded them as such.
 INLINE_IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 THUMBNAIL_SIZE = (480, 480)
+# Decoding costs pixels, not bytes: a 419 KB PNG of 12000×12000 took a worker to 1.17 GB. An
+# image with more pixels than this is kept as a plain download, without a preview, and is never
+# decoded (the same cap as profile photos).
+IMAGE_MAX_PIXELS = 40_000_000
 
 
 def attach_upload(note: Note, upload: UploadedFile, file_name: str) -> None:
@@ -45,11 +49,17 @@ def attach_upload(note: Note, upload: UploadedFile, file_name: str) -> None:
 
 
 def _image_type(upload: UploadedFile) -> str | None:
+    """The type of an image a browser may show inline and we may make a thumbnail of, or None.
+    Only the header is read for the size; ``verify()`` checks the chunks without decoding."""
     try:
         upload.seek(0)
         with Image.open(upload) as image:
-            image.verify()
-            kind = INLINE_IMAGE_TYPES.get(image.format or "")
+            width, height = image.size
+            if width * height > IMAGE_MAX_PIXELS:
+                kind = None
+            else:
+                image.verify()
+                kind = INLINE_IMAGE_TYPES.get(image.format or "")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         kind = None
     upload.seek(0)
@@ -62,6 +72,10 @@ def thumbnail_create(note: Note) -> bool:
         return False
     try:
         with note.file.open("rb") as stored, Image.open(stored) as image:
+            # Checked again here: a note stored before the cap existed must not be decoded either.
+            if image.size[0] * image.size[1] > IMAGE_MAX_PIXELS:
+                logger.warning("no thumbnail for note %s: %s×%s pixels", note.pk, *image.size)
+                return False
             image = ImageOps.exif_transpose(image)
             image.thumbnail(THUMBNAIL_SIZE)
             out = BytesIO()

@@ -37,7 +37,7 @@ def report_create(*, reporter: User, note_id: int, reason: str) -> Report:
     person and note; at most ``REPORTS_PER_WINDOW`` reports per person per hour."""
     note = visible_note(reporter, note_id)
     reason = " ".join((reason or "").split())
-    if not reason:
+    if services.is_blank(reason):
         raise ValidationError({"reason": ["Say what is wrong with this note."]})
     if len(reason) > REASON_MAX:
         raise ValidationError({"reason": [f"Keep it under {REASON_MAX} characters."]})

@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 
 from django.http import Http404
 
+from accounts.caching import blocks_list
 from accounts.models import FriendSet, User
+from accounts.selectors import blocks_from, blocks_loader
 from cache import Batch, idlists, objects
 from notes import caching, visibility
 from notes.models import Note, NoteCounts, Reply, ReplyDelivery, Star
@@ -71,6 +73,8 @@ class CardCounts:
     replies: int = 0
     stars: int = 0
     starred: bool = False
+    # The people on either side of a block with the reader (visibility rule 9): the star button.
+    blocks: frozenset[int] = frozenset()
 
 
 # --- One note ----------------------------------------------------------------------------------
@@ -117,7 +121,7 @@ def home_note_ids(
     if show == "sent":
         notes = notes.by(user)
     else:
-        notes = notes.delivered_to(user)
+        notes = notes.delivered_to(user).filter(visibility.not_blocked_with(user))
     if show == "private":
         notes = notes.private()
     elif show in Note.Kind.values:
@@ -133,6 +137,7 @@ def home_reply_ids(
         Reply.objects.using(using)
         .filter(pk__in=ReplyDelivery.objects.filter(recipient=user).values("reply"))
         .on_notes_reaching(user)
+        .filter(visibility.not_blocked_with(user))
     )
     return list(replies.before(before).newest_first().values_list("pk", flat=True)[:limit])
 
@@ -179,11 +184,15 @@ def attach_related(notes: list[Note], replies: list[Reply], *, known_notes: dict
             cache["note"] = all_notes[reply.note_id]
 
 
-def card_counts(found: dict[int, NoteCounts], note_ids: list[int], starred: set[int]) -> dict[int, CardCounts]:
+def card_counts(
+    found: dict[int, NoteCounts], note_ids: list[int], starred: set[int], blocks: frozenset[int] = frozenset()
+) -> dict[int, CardCounts]:
     """Cards' counts from the ``NoteCounts`` rows (a note without one yet shows zeros)."""
     empty = NoteCounts()
     return {
-        pk: CardCounts(replies=found.get(pk, empty).replies, stars=found.get(pk, empty).stars, starred=pk in starred)
+        pk: CardCounts(
+            replies=found.get(pk, empty).replies, stars=found.get(pk, empty).stars, starred=pk in starred, blocks=blocks
+        )
         for pk in note_ids
     }
 
@@ -197,6 +206,17 @@ def inbox_loader(user: User):
 
 def home_replies_loader(user: User):
     return lambda using, limit: home_reply_ids(user, limit=limit, using=using)
+
+
+def blocks_read(batch: Batch, viewer):
+    """Add the viewer's ``blocks:<id>`` list to ``batch`` (None for a signed-out reader)."""
+    if not visibility.signed_in(viewer):
+        return None
+    return batch.list(blocks_list(viewer.pk), blocks_loader(viewer))
+
+
+def blocks_result(read, viewer) -> frozenset[int]:
+    return blocks_from(read.result, viewer) if read is not None else frozenset()
 
 
 def stars_loader(user: User):

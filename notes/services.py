@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,6 +18,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import FriendSet, User
 from notes import caching, delivery, files, visibility
@@ -37,6 +39,28 @@ link_validator = URLValidator(
 )
 
 
+# Characters that print nothing though Unicode calls them letters or symbols: the Hangul and
+# Braille fillers people use to post "empty" text.
+BLANK_LOOKING = {"\u115f", "\u1160", "\u2800", "\u3164", "\uffa0"}
+# Events far outside any calendar's range would post and then break the .ics (datetime
+# overflows past year 9999) or sort nonsensically.
+EVENT_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+EVENT_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def is_blank(text: str) -> bool:
+    """Whether ``text`` shows nothing: only spaces, line breaks, zero-width and other format or
+    control characters, combining marks with nothing to combine with, or blank-looking fillers."""
+    return all(
+        ch.isspace() or ch in BLANK_LOOKING or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Me")
+        for ch in text or ""
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
 def _check_post_rate(user: User) -> None:
     if not ratelimit.hit("post", str(user.pk), limit=POSTS_PER_WINDOW, window=POST_WINDOW_SECONDS):
         raise ValidationError("You are posting very fast. Please wait a minute and try again.")
@@ -55,7 +79,7 @@ def clean_file_name(name: str) -> str:
 def _validate_content(note: Note, upload: UploadedFile | None, errors: dict[str, list[str]]) -> None:
     if len(note.body) > BODY_MAX:
         errors.setdefault("body", []).append(f"Keep it under {BODY_MAX} characters.")
-    if note.kind == Note.Kind.MESSAGE and not note.body.strip():
+    if note.kind == Note.Kind.MESSAGE and is_blank(note.body):
         errors.setdefault("body", []).append("Write a message.")
     elif note.kind == Note.Kind.LINK:
         if not note.url:
@@ -72,10 +96,14 @@ def _validate_content(note: Note, upload: UploadedFile | None, errors: dict[str,
             limit_mb = settings.MAX_UPLOAD_BYTES / (1024 * 1024)
             errors.setdefault("file", []).append(f"That file is too big: the limit is {limit_mb:g} MB.")
     elif note.kind == Note.Kind.EVENT:
-        if not note.event_name.strip():
+        if is_blank(note.event_name):
             errors.setdefault("event_name", []).append("Give the event a name.")
         if note.event_start is None:
             errors.setdefault("event_start", []).append("Give the event a date and time.")
+        elif not EVENT_EARLIEST <= _aware(note.event_start) < EVENT_LATEST:
+            errors.setdefault("event_start", []).append(
+                f"Choose a date between {EVENT_EARLIEST.year} and {EVENT_LATEST.year - 1}."
+            )
     elif note.kind not in Note.Kind.values:
         errors.setdefault("kind", []).append("Choose what kind of note this is.")
 
@@ -175,6 +203,8 @@ def note_forward(
     """
     original = visible_note(user, note_id)
     if not visibility.may_forward(user, original):
+        if original.is_public or original.author_id == user.pk:
+            raise ValidationError("You can't forward this note.")
         raise ValidationError("Only public notes can be forwarded.")
     credited = original.forwarded_from or original
     note = Note(
@@ -234,7 +264,7 @@ def reply_create(*, author: User, note_id: int, body: str) -> Reply:
     if not visibility.may_reply(author, note):
         raise PermissionDenied("You can't reply to this note.")
     body = (body or "").strip()
-    if not body:
+    if is_blank(body):
         raise ValidationError({"body": ["Write a reply."]})
     if len(body) > REPLY_MAX:
         raise ValidationError({"body": [f"Keep replies under {REPLY_MAX} characters."]})

@@ -22,6 +22,8 @@ from notes.selectors import (
     CardCounts,
     Page,
     attach_related,
+    blocks_read,
+    blocks_result,
     card_counts,
     cut_page,
     home_note_ids,
@@ -34,12 +36,13 @@ from notes.selectors import (
     stars_loader,
     visible_note,
 )
-from notes.visibility import is_shown, signed_in
+from notes.visibility import blocks_hide, is_shown, signed_in
 
 
 def _note_page(first: Batch, note_ids_of, viewer, before: int | None) -> Page:
     """A stream of notes only: ``note_ids_of()`` reads the page's ids once ``first`` has run."""
     stars = first.list(caching.stars_of(viewer.pk), stars_loader(viewer)) if signed_in(viewer) else None
+    blocks = blocks_read(first, viewer)
     first.run()
     ids = note_ids_of()
     second = Batch()
@@ -55,7 +58,12 @@ def _note_page(first: Batch, note_ids_of, viewer, before: int | None) -> Page:
         items=shown,
         has_more=more,
         before=ids[PAGE_SIZE - 1] if more else None,
-        counts=card_counts(counts.result, [note.pk for note in shown], set(stars.result) if stars else set()),
+        counts=card_counts(
+            counts.result,
+            [note.pk for note in shown],
+            set(stars.result) if stars else set(),
+            blocks_result(blocks, viewer),
+        ),
     )
 
 
@@ -121,6 +129,7 @@ def home_page(user: User, *, show: str = "all", before: int | None = None, befor
     inbox = first.list(caching.inbox(user.pk), inbox_loader(user))
     replies_list = first.list(caching.home_replies(user.pk), home_replies_loader(user))
     stars = first.list(caching.stars_of(user.pk), stars_loader(user))
+    blocks = blocks_read(first, user)
     first.run()
 
     if show in ("all", "notes"):
@@ -158,7 +167,7 @@ def home_page(user: User, *, show: str = "all", before: int | None = None, befor
         has_more=more,
         before=_next_cursor(shown_notes, len(loaded_notes), before) if more and note_ids else None,
         before_reply=_next_cursor(shown_replies, len(loaded_replies), before_reply) if more and reply_ids else None,
-        counts=card_counts(counts.result, shown_notes, set(stars.result)),
+        counts=card_counts(counts.result, shown_notes, set(stars.result), blocks_result(blocks, user)),
     )
     return HomePage(page=page, audience=audience.result())
 
@@ -168,6 +177,8 @@ class NotePage:
     note: Note
     replies: list[Reply]
     counts: CardCounts
+    # The people on either side of a block with the reader (visibility rule 9).
+    blocks: frozenset[int] = frozenset()
 
 
 def note_with_replies(viewer, note_id: int) -> NotePage:
@@ -176,7 +187,9 @@ def note_with_replies(viewer, note_id: int) -> NotePage:
     reply_list = first.list(caching.replies_of(note.pk), lambda using, limit: _reply_ids_newest(note, limit, using))
     counts = first.objects(NoteCounts, [note.pk])
     stars = first.list(caching.stars_of(viewer.pk), stars_loader(viewer)) if signed_in(viewer) else None
+    blocks_read_ = blocks_read(first, viewer)
     first.run()
+    blocks = blocks_result(blocks_read_, viewer)
     ids = list(reversed(reply_list.result[:REPLIES_SHOWN]))
     second = Batch()
     replies = second.objects(Reply, ids)
@@ -185,8 +198,9 @@ def note_with_replies(viewer, note_id: int) -> NotePage:
     attach_related([], loaded, known_notes={note.pk: note})
     return NotePage(
         note=note,
-        replies=[reply for reply in loaded if is_shown(reply)],
-        counts=card_counts(counts.result, [note.pk], set(stars.result) if stars else set())[note.pk],
+        replies=[reply for reply in loaded if is_shown(reply) and not blocks_hide(reply, blocks)],
+        counts=card_counts(counts.result, [note.pk], set(stars.result) if stars else set(), blocks)[note.pk],
+        blocks=blocks,
     )
 
 

@@ -28,7 +28,14 @@ The rules:
 8. **Acting on a note** the viewer may see (rules 1-5): any signed-in viewer may reply to it,
    star it, or report it unless they wrote it; forwarding takes a public note, or one's own
    (someone else's non-public note cannot be forwarded: its author chose who reads it). Replies
-   are seen by whoever sees their note (and are subject to rule 2 themselves).
+   are seen by whoever sees their note (and are subject to rule 2 themselves) — rule 9 aside.
+9. **Blocks stop people acting on each other** (whichever of the two blocked the other): neither
+   may reply to, star or forward the other's notes (public ones included), nor add the other as
+   a friend (``accounts.services.friend_add``); and nothing either writes reaches the other —
+   their notes leave the other's home stream (public ones too), their replies leave the
+   other's replies stream and the replies under every note the other reads. Public notes stay
+   on the public stream and profile pages: anyone signed out sees them anyway. Reporting stays
+   allowed (a block must not hide abuse from the moderators).
 
 Where each rule is applied:
 
@@ -37,7 +44,11 @@ Where each rule is applied:
   the ORM alone (``Note.objects.visible_to``);
 * on loaded objects, :func:`note_reaches` (rules 3-5, with the viewer's cached inbox) and
   :func:`is_shown` (rules 1-2, once the related objects are attached) — the cached path;
-* :func:`recipient_ids` (rule 6) is the audience that ``notes.delivery`` pages through.
+* :func:`recipient_ids` (rule 6) is the audience that ``notes.delivery`` pages through;
+* rule 9: the ``may_*`` functions (services, views, the cards' star button) and
+  :func:`blocks_hide` on loaded items (the replies under a note); in SQL, :func:`not_blocked_with`
+  fills the home stream's lists. A viewer's blocks come from their cached ``blocks:<id>`` list
+  (``accounts.selectors.blocks_of``), so a page of cards asks no query per card.
 
 The cached lists hold what rules 3-5 admit, hidden or not; rules 1-2 are applied when the note
 and user objects are loaded. So hiding a note or suspending someone invalidates only their
@@ -205,21 +216,49 @@ def reply_recipient_ids(note: Note, replier: User) -> list[int]:
     return sorted(earlier | {note.author_id, replier.pk})
 
 
-# --- Rule 8: acting on a note ----------------------------------------------------------------
+# --- Rules 8-9: acting on a note, and blocks ------------------------------------------------
 # Each takes a note the viewer may see: one that came from ``notes.selectors.visible_note``.
+# ``blocks`` is the set of people on either side of a block with the viewer
+# (``accounts.selectors.blocks_of``); without it, one query asks.
 
 
-def may_reply(viewer, note: Note) -> bool:
-    return signed_in(viewer)
+def _blocked_with_author(viewer, note: Note, blocks: Collection[int] | None) -> bool:
+    if note.author_id == viewer.pk:
+        return False
+    if blocks is not None:
+        return note.author_id in blocks
+    return Block.objects.filter(
+        Q(blocker_id=viewer.pk, blocked_id=note.author_id) | Q(blocker_id=note.author_id, blocked_id=viewer.pk)
+    ).exists()
 
 
-def may_star(viewer, note: Note) -> bool:
-    return signed_in(viewer)
+def may_reply(viewer, note: Note, *, blocks: Collection[int] | None = None) -> bool:
+    return signed_in(viewer) and not _blocked_with_author(viewer, note, blocks)
+
+
+def may_star(viewer, note: Note, *, blocks: Collection[int] | None = None) -> bool:
+    return signed_in(viewer) and not _blocked_with_author(viewer, note, blocks)
 
 
 def may_report(viewer, note: Note) -> bool:
     return signed_in(viewer) and note.author_id != viewer.pk
 
 
-def may_forward(viewer, note: Note) -> bool:
-    return signed_in(viewer) and (note.is_public or note.author_id == viewer.pk)
+def may_forward(viewer, note: Note, *, blocks: Collection[int] | None = None) -> bool:
+    return (
+        signed_in(viewer)
+        and (note.is_public or note.author_id == viewer.pk)
+        and not _blocked_with_author(viewer, note, blocks)
+    )
+
+
+def blocks_hide(item: Note | Reply, blocks: Collection[int]) -> bool:
+    """Rule 9 on a loaded note or reply: whether its author is on the other side of a block
+    with the viewer whose ``blocks`` these are."""
+    return item.author_id in blocks
+
+
+def not_blocked_with(viewer) -> Q:
+    """Rule 9 in SQL, on ``Note`` or ``Reply`` rows: written by nobody on either side of a
+    block with ``viewer``."""
+    return ~Q(_blocked_either_way(viewer, "author"))

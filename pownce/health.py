@@ -5,12 +5,18 @@ or Redis, so a slow dependency never takes every app server out of the load bala
 ``/readyz`` checks what a request needs — the primary, the object cache and Redis — and reports
 each replica's state; it answers 503 if any required piece is missing. Replicas are reported
 but not required: reads fall back to the primary without them.
+
+The details (error text, host names, timings, replicas) go to local callers (an operator on
+the machine, pownce/clients.py) and staff only; anyone else, through HAProxy, gets
+``{"ready": …}`` and the status code. Checking writes one fixed key to memcached and to Redis,
+so each process checks at most once per ``READY_TTL`` seconds and serves that answer in
+between: a flood of ``/readyz`` costs the dependencies nothing more than one check a second.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-import uuid
 
 from django.conf import settings
 from django.core.cache import caches
@@ -18,7 +24,13 @@ from django.db import connections
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
+from pownce.clients import is_local_caller
 from pownce.router import PRIMARY, health
+
+# Seconds one process reuses its last readiness check.
+READY_TTL = 1.0
+_last: dict = {}
+_lock = threading.Lock()
 
 
 @never_cache
@@ -48,17 +60,17 @@ def _check_primary() -> None:
 def _check_cache(alias: str):
     def check() -> None:
         cache = caches[alias]
-        key = f"pownce:readyz:{uuid.uuid4().hex}"
-        cache.set(key, "1", 10)
-        if cache.get(key) != "1":
+        # One key per server, overwritten each time and expiring by itself.
+        key = f"pownce:readyz:{settings.SERVER_NAME}"
+        value = str(time.time())
+        cache.set(key, value, 10)
+        if cache.get(key) != value:
             raise RuntimeError("value written was not read back")
-        cache.delete(key)
 
     return check
 
 
-@never_cache
-def readyz(request):
+def _readiness() -> dict:
     checks = {
         "primary": _timed(_check_primary),
         "cache": _timed(_check_cache("default")),
@@ -69,5 +81,23 @@ def readyz(request):
         state = health.state(alias, refresh=True)
         replicas[alias] = {"healthy": state.healthy, "lag_seconds": state.lag, "reason": state.reason}
     ready = all(check["ok"] for check in checks.values())
-    body = {"ready": ready, "server": settings.SERVER_NAME, "checks": checks, "replicas": replicas}
-    return JsonResponse(body, status=200 if ready else 503)
+    return {"ready": ready, "server": settings.SERVER_NAME, "checks": checks, "replicas": replicas}
+
+
+def _recent_readiness() -> dict:
+    """The last check if it is younger than READY_TTL, else a new one (one at a time)."""
+    with _lock:
+        if _last and time.monotonic() - _last["at"] < READY_TTL:
+            return _last["body"]
+        body = _readiness()
+        _last.update(at=time.monotonic(), body=body)
+        return body
+
+
+@never_cache
+def readyz(request):
+    if is_local_caller(request) or (request.user.is_authenticated and request.user.is_staff):
+        body = _readiness()  # an operator asking wants the state now
+        return JsonResponse(body, status=200 if body["ready"] else 503)
+    ready = _recent_readiness()["ready"]
+    return JsonResponse({"ready": ready}, status=200 if ready else 503)

@@ -55,6 +55,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from cache.stats import stats
 from pownce import status
+from pownce.clients import is_local_caller
 
 logger = logging.getLogger("pownce.metrics")
 
@@ -72,7 +73,6 @@ CACHE_EVENTS = Counter("pownce_cache_events", "What the cache layer did (cache/s
 
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 LOOKUP_RESULTS = {"hits": "hit", "misses": "miss", "tombstone_hits": "tombstone"}
-LOCAL_ADDRESSES = {"127.0.0.1", "::1"}
 
 
 class _CacheStatsExporter:
@@ -178,8 +178,7 @@ class ScrapeTimeCollector:
 
 def allowed(request: HttpRequest) -> bool:
     """A local scraper that did not come through HAProxy, or a staff member."""
-    local = request.META.get("REMOTE_ADDR") in LOCAL_ADDRESSES and "HTTP_X_FORWARDED_FOR" not in request.META
-    return local or (request.user.is_authenticated and request.user.is_staff)
+    return is_local_caller(request) or (request.user.is_authenticated and request.user.is_staff)
 
 
 @never_cache

@@ -50,9 +50,25 @@ def hit(scope: str, ident: str, *, limit: int, window: int, fail_closed: bool = 
         return True
 
 
-def client_ip(request) -> str:
-    """The client's address; behind HAProxy the last X-Forwarded-For hop is the real client."""
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded:
-        return forwarded.split(",")[-1].strip()
-    return request.META.get("REMOTE_ADDR", "")
+def undo(scope: str, ident: str, *, window: int) -> None:
+    """Take back one attempt counted by :func:`hit` (a log-in that turned out to be right).
+
+    Best effort: if the window turned over since the hit, the new window's count is left alone,
+    and a store that is down is ignored (the count expires with its window anyway)."""
+    key = _key(scope, ident, window)
+    try:
+        if caches["redis"].get(key, 0) > 0:
+            caches["redis"].decr(key)
+    except ValueError:  # expired between the get and the decr: nothing left to take back
+        pass
+    except Exception as exc:
+        logger.warning("rate limit store unavailable; could not undo %s: %s", scope, exc)
+
+
+def count(scope: str, ident: str, *, window: int) -> int:
+    """Attempts counted for ``ident`` in ``scope`` in the current window (0 without the store)."""
+    try:
+        return int(caches["redis"].get(_key(scope, ident, window), 0))
+    except Exception as exc:
+        logger.warning("rate limit store unavailable; cannot count %s: %s", scope, exc)
+        return 0

@@ -9,6 +9,7 @@ POWNCE_SECRET_KEY, POWNCE_ALLOWED_HOSTS, POWNCE_DB_PRIMARY, POWNCE_MEMCACHED and
 from __future__ import annotations
 
 import os
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -80,13 +81,16 @@ def _io_timeouts(seconds: float) -> dict:
     return {"read_timeout": whole, "write_timeout": whole} if whole > 0 else {}
 
 
+# The embedded default (`make run`) is a development setup: DEBUG on, a fixed key, any host.
+# gunicorn refuses to serve either (deploy/gunicorn.conf.py, pownce/serving.py).
 DEBUG = env_bool("POWNCE_DEBUG", True)
+DEVELOPMENT_SECRET_KEY = "embedded-default-insecure-key-for-local-development-only-0123456789"
 
 SECRET_KEY = env_str("POWNCE_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("POWNCE_SECRET_KEY must be set when POWNCE_DEBUG is off")
-    SECRET_KEY = "embedded-default-insecure-key-for-local-development-only-0123456789"
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("POWNCE_ALLOWED_HOSTS", "127.0.0.1,localhost" if not DEBUG else "*")
 
@@ -119,11 +123,14 @@ MIDDLEWARE = [
     "pownce.metrics.MetricsMiddleware",
     "pownce.middleware.ServerNameMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "pownce.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "pownce.middleware.ReadYourWritesMiddleware",
     "pownce.middleware.ReplicaFailoverMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, which is the first to read a POST body (pownce/uploads.py).
+    "pownce.uploads.BodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -280,6 +287,8 @@ MEDIA_ROOT = Path(env_str("POWNCE_MEDIA_ROOT") or VAR_DIR / "media")
 MEDIA_URL = None
 # Largest file a note may carry (POWNCE_MAX_UPLOAD_MB, 100 MB by default).
 MAX_UPLOAD_BYTES = int(env_float("POWNCE_MAX_UPLOAD_MB", 100) * 1024 * 1024)
+# Any other request body (a form without a file) may be this large (pownce/uploads.py).
+MAX_FORM_BYTES = 1024 * 1024
 # Uploads bigger than this are streamed to a temporary file instead of held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o640
@@ -312,6 +321,14 @@ if HTTPS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 CSRF_TRUSTED_ORIGINS = env_list("POWNCE_CSRF_TRUSTED_ORIGINS")
+# The proxies whose X-Forwarded-For is believed (pownce/clients.py): HAProxy and nginx reach
+# gunicorn over loopback. Addresses or networks, comma-separated.
+TRUSTED_PROXIES = env_list("POWNCE_TRUSTED_PROXIES", "127.0.0.1,::1")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"POWNCE_TRUSTED_PROXIES: {_proxy!r} is not an address or a network") from None
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -16,6 +16,8 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/status/", admin_status.view, name="admin_status"),
+    # Before the admin's own: its log-in page with the limits of /login/.
+    path("admin/login/", include("accounts.admin_urls")),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     path("", include("notes.urls")),

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 
 from accounts import moderation as accounts_moderation
+from accounts.admin import refuse_message
 from accounts.models import User
 from notes import moderation
 from notes.models import Note
@@ -64,8 +65,11 @@ class Moderating(admin.ModelAdmin):
     def suspend(self, request, users: Iterable[User], *, suspended: bool, why: str = "") -> int:
         self.require(request, "suspend")
         users = {user.pk: user for user in users}
-        change = accounts_moderation.users_suspend if suspended else accounts_moderation.users_unsuspend
-        changed = change(users)
+        if suspended:
+            changed, refused = accounts_moderation.users_suspend_by(request.user, users.values())
+            refuse_message(self, request, refused)
+        else:
+            changed = accounts_moderation.users_unsuspend(users)
         for pk in changed:
             self.log_change(request, users[pk], f"{'Suspended' if suspended else 'Unsuspended'} the person{why}.")
         return len(changed)

@@ -1,16 +1,34 @@
 """Notes and replies in the admin: read-only, searchable, with the moderation actions.
 
 Content is never edited here: a note is hidden, unhidden or deleted, its author suspended. The
-big tables skip the full ``COUNT(*)`` of the change list."""
+big tables skip the full ``COUNT(*)`` of the change list.
+
+What staff see of people's notes (the README's "Security" section): the change lists of notes
+and replies hold public notes and notes someone reported (and the replies under them); any
+other note or reply is listed only when searched for by its exact id (or, for replies, its
+note's id), for an investigation, and its page opens by id. Private words are not browsed or
+searched by text."""
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils.html import format_html
 
 from notes.admin.moderating import Moderating
 from notes.models import Note, NoteCounts, Reply, Report
+
+
+def exact_id(search_term: str) -> int | None:
+    """The id a search asks for, when the whole search is one (ASCII digits only)."""
+    term = search_term.strip()
+    return int(term) if term.isascii() and term.isdigit() and 0 < int(term) < 2**63 else None
+
+
+def moderators_see() -> Q:
+    """Notes staff may browse and search by text: public ones and reported ones."""
+    return Q(audience=Note.Audience.PUBLIC) | Q(Exists(Report.objects.filter(note=OuterRef("pk"))))
 
 
 def note_text(note: Note, length: int = 80) -> str:
@@ -76,6 +94,16 @@ class NoteAdmin(Moderating):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def get_search_results(self, request, queryset, search_term):
+        # The change list (every search included) comes through here; change pages do not.
+        # An action posts the ids it acts on (found by id, say): those are not narrowed.
+        if request.method == "POST":
+            return super().get_search_results(request, queryset, search_term)
+        note_id = exact_id(search_term)
+        if note_id is not None:
+            return queryset.filter(pk=note_id), False
+        return super().get_search_results(request, queryset.filter(moderators_see()), search_term)
+
     @admin.display(description="text")
     def text(self, note: Note) -> str:
         return note_text(note)
@@ -121,6 +149,15 @@ class ReplyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def get_search_results(self, request, queryset, search_term):
+        if request.method == "POST":
+            return super().get_search_results(request, queryset, search_term)
+        wanted = exact_id(search_term)
+        if wanted is not None:
+            return queryset.filter(Q(pk=wanted) | Q(note_id=wanted)), False
+        visible_notes = Note.objects.filter(moderators_see()).values("pk")
+        return super().get_search_results(request, queryset.filter(note__in=visible_notes), search_term)
 
     @admin.display(description="text")
     def text(self, reply: Reply) -> str:

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from notes import moderation, selectors, services, streams, visibility
 from notes.forms import ForwardForm, NoteForm, ReplyForm, ReportForm
 from notes.models import Note
+from pownce.uploads import accepts_uploads
 
 
 def _back(request, default: str):
@@ -24,15 +25,15 @@ def _back(request, default: str):
 
 def _note_page(request, note_id: int, *, status: int = 200, **forms):
     page = streams.note_with_replies(request.user, note_id)
-    viewer, note = request.user, page.note
+    viewer, note, blocks = request.user, page.note, page.blocks
     context = {"page": page, "note": note}
-    if visibility.may_reply(viewer, note):
+    if visibility.may_reply(viewer, note, blocks=blocks):
         context["reply_form"] = forms.get("reply_form") or ReplyForm()
     if visibility.may_report(viewer, note):
         context["report_form"] = forms.get("report_form") or ReportForm()
     if forms.get("forward_form"):  # a refused forward says why on its own form
         context["forward_form"] = forms["forward_form"]
-    elif visibility.may_forward(viewer, note):
+    elif visibility.may_forward(viewer, note, blocks=blocks):
         context["forward_form"] = ForwardForm(author=viewer)
     return render(request, "notes/note_detail.html", context, status=status)
 
@@ -41,6 +42,7 @@ def note_detail(request, note_id: int):
     return _note_page(request, note_id)
 
 
+@accepts_uploads
 @login_required
 def note_new(request):
     if request.method == "POST":

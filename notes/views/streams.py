@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django.http import Http404
 from django.shortcuts import render
 
@@ -7,11 +9,14 @@ from accounts.selectors import profile_summary, user_by_username
 from notes import selectors, streams
 from notes.forms import NoteForm
 
+# ASCII digits only: str.isdigit() also accepts "²" or "①", which int() refuses.
+CURSOR = re.compile(r"[0-9]{1,19}")
+
 
 def cursor(request, name: str) -> int | None:
     """A keyset cursor from the query string; anything that is not a positive id means "newest"."""
     value = request.GET.get(name, "")
-    return int(value) if value.isdigit() and 0 < int(value) < 2**63 else None
+    return int(value) if CURSOR.fullmatch(value) and 0 < int(value) < 2**63 else None
 
 
 def home(request):

@@ -74,6 +74,12 @@ def sees(state: str, viewer: str, audience: str) -> bool:
     return viewer in DELIVERED[audience]
 
 
+def blocked(state: str, viewer: str) -> bool:
+    """Rule 9: across a block (either way) nothing of the author reaches the viewer's home
+    stream and the viewer cannot reply to, star or forward the author's notes."""
+    return (state, viewer) in {("author blocked viewer", "set_member"), ("viewer blocked author", "friend_outside_set")}
+
+
 def expected(state: str, viewer: str) -> dict[tuple[str, str], bool]:
     out = {}
     replies_shown = state != "replier suspended"
@@ -87,7 +93,11 @@ def expected(state: str, viewer: str) -> dict[tuple[str, str], bool]:
                 out["thumbnail", key] = seen
             out["public", key] = seen and audience == "public"
             in_inbox = viewer in DELIVERED[audience] and not signed_out(state, viewer)
-            out["home", key] = seen and (in_inbox if not signed_out(state, viewer) else audience == "public")
+            out["home", key] = (
+                seen
+                and (in_inbox if not signed_out(state, viewer) else audience == "public")
+                and not blocked(state, viewer)
+            )
             out["reply", key] = seen and replies_shown
             if viewer in ("author", "recipient") and not signed_out(state, viewer):
                 out["home replies", key] = seen and replies_shown
@@ -234,12 +244,15 @@ def act(client: Client, person, note: Note) -> dict[str, tuple[int, bool]]:
 
 def expected_actions(state: str, viewer: str, audience: str) -> dict[str, tuple[int, bool]]:
     """Rule 8: whoever sees a note may reply, star and report it (not their own); forwarding
-    takes a public note or one's own. Outsiders get 404; someone signed out is sent to log in."""
+    takes a public note or one's own; rule 9: not across a block. Outsiders get 404; someone
+    signed out is sent to log in."""
     if not sees(state, viewer, audience):
         return dict.fromkeys(("reply", "star", "forward", "report"), (404, False))
     if signed_out(state, viewer):
         return dict.fromkeys(("reply", "star", "forward", "report"), (302, False))
     own = viewer == "author"
+    if blocked(state, viewer):
+        return {"reply": (403, False), "star": (403, False), "forward": (400, False), "report": (302, True)}
     return {
         "reply": (302, True),
         "star": (302, True),
