@@ -177,26 +177,63 @@ health = ReplicaHealth()
 
 
 class PrimaryBreaker:
-    """This process's memory that the primary just failed at the connection level.
+    """This process's memory that the primary failed at the connection level (refused, gone,
+    timed out).
 
-    For ``PRIMARY_RETRY_AFTER`` seconds after such a failure, opening a connection to the
-    primary fails at once instead of waiting for the connect timeout again (see
-    :mod:`pownce.db_backend`): writes answer 503 quickly, and reads of recently invalidated
-    cache keys fall back to a replica (:mod:`cache.protocol`). Then one request tries again."""
+    While open, opening a connection to the primary fails at once instead of waiting for the
+    connect timeout again (see :mod:`pownce.db_backend`): writes answer 503 quickly, and reads
+    of recently invalidated cache keys fall back to a replica (:mod:`cache.protocol`). A
+    background thread of this process tries the primary every ``PRIMARY_RETRY_AFTER`` seconds
+    over a connection of its own (with the alias's timeouts); the first success closes it.
+
+    Guaranteed: a hung primary holds a request of this process once (the failure that opened
+    the breaker), never again while it stays away. Not guaranteed: that connections opened
+    before the failure, in other requests already running, do not wait their own timeout."""
 
     def __init__(self) -> None:
-        self._retry_at = 0.0
+        self._open = False
+        self._probing = False
+        self._lock = threading.Lock()
 
     def is_open(self) -> bool:
-        return time.monotonic() < self._retry_at
+        return self._open
 
     def trip(self, reason: str) -> None:
-        if not self.is_open():
-            logger.warning("primary unreachable, failing fast for %ss: %s", settings.PRIMARY_RETRY_AFTER, reason)
-        self._retry_at = time.monotonic() + settings.PRIMARY_RETRY_AFTER
+        with self._lock:
+            if self._open:
+                return
+            self._open = True
+            start_probe = not self._probing
+            self._probing = True
+        logger.warning("primary unreachable, failing fast until it answers again: %s", reason)
+        if start_probe:
+            threading.Thread(target=self._probe, name="primary-probe", daemon=True).start()
 
     def reset(self) -> None:
-        self._retry_at = 0.0
+        with self._lock:
+            self._open = False
+
+    def _probe(self) -> None:
+        while True:
+            time.sleep(settings.PRIMARY_RETRY_AFTER)
+            if self._reachable():
+                with self._lock:
+                    self._open = self._probing = False
+                logger.warning("primary answers again")
+                return
+
+    @staticmethod
+    def _reachable() -> bool:
+        wrapper = connections[PRIMARY]
+        try:
+            raw = wrapper.get_new_connection(wrapper.get_connection_params())
+            try:
+                raw.cursor().execute("SELECT 1")
+            finally:
+                raw.close()
+        except Exception:  # any failure to answer means "still away"
+            return False
+        return True
 
 
 primary_breaker = PrimaryBreaker()

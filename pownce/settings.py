@@ -191,8 +191,8 @@ PIN_SECONDS = env_float("POWNCE_PIN_SECONDS", 5)
 REPLICA_MAX_LAG = env_float("POWNCE_REPLICA_MAX_LAG", 1)
 # How long one process trusts its last look at a replica's health.
 REPLICA_HEALTH_TTL = env_float("POWNCE_REPLICA_HEALTH_TTL", 2)
-# After the primary fails at the connection level, each process fails fast this long before
-# trying it again (pownce/router.py, PrimaryBreaker).
+# After the primary fails at the connection level, each process fails fast and tries it again
+# in the background every this many seconds (pownce/router.py, PrimaryBreaker).
 PRIMARY_RETRY_AFTER = env_float("POWNCE_PRIMARY_RETRY_AFTER", 1)
 # A process's first look at a replica is waited for this long at most (later looks run in the
 # background while reads follow the previous one); until it answers, reads go to the primary.

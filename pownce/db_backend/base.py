@@ -39,9 +39,7 @@ class ErrorWrapper(DatabaseErrorWrapper):
             alias = self.wrapper.alias
             if db_error_code(exc) in CONNECTION_ERRORS:
                 if alias == PRIMARY:
-                    # Failing fast while open must not keep it open: only a real try re-trips.
-                    if not primary_breaker.is_open():
-                        primary_breaker.trip(str(exc))
+                    primary_breaker.trip(str(exc))
                 else:
                     health.mark_down(alias, f"query failed: {exc}")
                     exc.replica_alias = alias
@@ -56,7 +54,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def ensure_connection(self):
         if self.connection is None and self.alias == PRIMARY and primary_breaker.is_open():
             with self.wrap_database_errors:
-                raise base.Database.OperationalError(2003, "primary unreachable a moment ago; not retried yet")
+                raise base.Database.OperationalError(2003, "primary unreachable; waiting for it to answer again")
         super().ensure_connection()
 
     def close_if_health_check_failed(self):

