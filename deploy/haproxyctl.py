@@ -3,7 +3,8 @@
     haproxyctl.py SOCKET states                      name, status and current sessions per app server
     haproxyctl.py SOCKET wait-up [NAME ...] [--timeout S]    until each is UP (all app servers by default)
     haproxyctl.py SOCKET drain NAME [--timeout S]    take NAME out of rotation, wait until it has no sessions
-    haproxyctl.py SOCKET ready NAME                  put NAME back in rotation (its checks decide when it is UP)
+    haproxyctl.py SOCKET ready NAME                  put NAME back in rotation
+    haproxyctl.py SOCKET wait-healthy URL [--timeout S]   until URL answers 200 (a server, before `ready`)
 
 Standard library only. Exits 1 with a message when a wait runs out.
 """
@@ -16,6 +17,8 @@ import io
 import socket
 import sys
 import time
+import urllib.error
+import urllib.request
 
 BACKEND = "app_servers"
 
@@ -41,6 +44,14 @@ def states(path: str) -> dict[str, dict[str, str]]:
     }
 
 
+def answers_200(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return response.status == 200
+    except (OSError, urllib.error.HTTPError):
+        return False
+
+
 def wait(predicate, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -52,7 +63,7 @@ def wait(predicate, timeout: float, what: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("socket")
-    parser.add_argument("action", choices=["states", "wait-up", "drain", "ready"])
+    parser.add_argument("action", choices=["states", "wait-up", "drain", "ready", "wait-healthy"])
     parser.add_argument("names", nargs="*")
     parser.add_argument("--timeout", type=float, default=30)
     args = parser.parse_args()
@@ -69,12 +80,20 @@ def main() -> None:
         wait(all_up, args.timeout, f"{' '.join(names)} to be UP in HAProxy")
     elif args.action == "drain":
         (name,) = args.names
-        # maint: no new request goes to it; requests already there finish.
-        command(args.socket, f"set server {BACKEND}/{name} state maint")
+        # drain: no new request goes to it, requests already there finish. Only then maint: going
+        # into maint stops a server the way a failed check does, and `on-marked-down
+        # shutdown-sessions` would cut the requests still running there (a POST answered 502).
+        command(args.socket, f"set server {BACKEND}/{name} state drain")
         wait(lambda: states(args.socket)[name]["scur"] == "0", args.timeout, f"{name} to finish its requests")
+        command(args.socket, f"set server {BACKEND}/{name} state maint")
     elif args.action == "ready":
         (name,) = args.names
+        # HAProxy 2.6 counts a server that leaves maint as UP at once, and a single failed check
+        # then marks it DOWN (cutting its sessions): call this only once wait-healthy passed.
         command(args.socket, f"set server {BACKEND}/{name} state ready")
+    elif args.action == "wait-healthy":
+        (url,) = args.names
+        wait(lambda: answers_200(url), args.timeout, f"{url} to answer 200")
 
 
 if __name__ == "__main__":

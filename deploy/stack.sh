@@ -288,7 +288,8 @@ wait_ready() {
 }
 
 # One app server at a time: out of rotation, its requests finished, a new gunicorn, back in
-# rotation once HAProxy's checks pass. The others carry the traffic meanwhile: 0 failed requests.
+# rotation once it answers /healthz itself, then UP in HAProxy. The others carry the traffic
+# meanwhile: 0 failed requests.
 restart_apps() {
     pid_alive "$RUN/haproxy.pid" || { echo "restart app needs HAProxy running (stack.sh up)" >&2; return 1; }
     local i=0 port
@@ -299,6 +300,8 @@ restart_apps() {
         stop_pidfile "$RUN/app$i.pid" "app$i"
         start_gunicorn "app$i" $((port + GUNICORN_PORT_OFFSET))
         start_nginx "app$i" "$port" $((port + GUNICORN_PORT_OFFSET))
+        # Its workers answer before it takes traffic: on a busy machine they need seconds to boot.
+        haproxyctl wait-healthy "http://127.0.0.1:$port/healthz" --timeout "$READY_TIMEOUT"
         haproxyctl ready "app$i"
         haproxyctl wait-up "app$i" --timeout "$READY_TIMEOUT"
         say "app$i" "UP again"
