@@ -100,8 +100,8 @@ def test_prometheus_scrapes_app_servers_haproxy_and_the_sampler(web_stack, sampl
     wait_until(lambda: set(query('sum by (instance) (pownce_http_requests_total{view="public"})')) == set(APPS),
                timeout=30, interval=0.5, message="both app servers' request counters")
     assert query('pownce_replica_max_lag_seconds') == dict.fromkeys(APPS, settings.REPLICA_MAX_LAG)
-    served = query('haproxy_frontend_http_requests_total{proxy="pownce"}')
-    assert served[HAPROXY_EXPORTER] >= 10
+    wait_until(lambda: query('haproxy_frontend_http_requests_total{proxy="pownce"}').get(HAPROXY_EXPORTER, 0) >= 10,
+               timeout=30, interval=0.5, message="HAProxy's count of the requests sent through it")
     assert set(query('haproxy_server_status{proxy="app_servers", state="UP"} == 1')) == {HAPROXY_EXPORTER}
 
     def nodes(expr: str) -> set[str]:
