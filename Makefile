@@ -11,10 +11,11 @@ DEMO_NOTES ?= 300
 TEST_PROFILE ?= test
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-busy test-down stack stack-status stack-restart stack-down bench lint check-deploy clean
+.PHONY: help venv run test test-busy test-down stack stack-status stack-restart stack-down stack-prometheus \
+	stack-prometheus-down bench lint check-deploy clean
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-22s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(VENV)/.installed: requirements.txt
 	@bash deploy/install-packages.sh --build
@@ -32,7 +33,7 @@ run: $(VENV)/.installed ## the embedded default: SQLite + local memory cache, de
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 test: $(VENV)/.installed ## the whole suite on real MariaDB primary+replica, memcached, Redis, HAProxy
-	@bash deploy/install-packages.sh wrk chromium
+	@bash deploy/install-packages.sh wrk chromium prometheus
 	@$(STACK) --profile $(TEST_PROFILE) up data
 	@set -a && . <($(STACK) --profile $(TEST_PROFILE) test-env) && set +a && \
 		POWNCE_TEST_PROFILE=$(TEST_PROFILE) $(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -55,8 +56,18 @@ stack-status: ## show each component of the stack up/down and the replica's lag
 stack-restart: ## rolling restart of the stack's app servers (new code goes live, no request fails)
 	@$(STACK) restart app
 
-stack-down: ## stop every process of the stack
+stack-down: ## stop every process of the stack (and its Prometheus)
+	@bash deploy/prometheus.sh down --name stack
 	@$(STACK) down
+
+stack-prometheus: ## Prometheus scraping the stack, its alert rules loaded: http://127.0.0.1:9090/
+	@. deploy/profiles/stack.env && apps=() && for port in $$APP_PORTS; do apps+=(--app "127.0.0.1:$$port"); done && \
+		bash deploy/prometheus.sh up --name stack --listen "127.0.0.1:$$PROMETHEUS_PORT" "$${apps[@]}" \
+			--haproxy "127.0.0.1:$$HAPROXY_STATS_PORT" --sampler "127.0.0.1:$$SAMPLER_METRICS_PORT"
+	@bash deploy/prometheus.sh status --name stack
+
+stack-prometheus-down: ## stop the stack's Prometheus (its data stays in var/prometheus/stack/)
+	@bash deploy/prometheus.sh down --name stack
 
 bench: $(VENV)/.installed ## measure through HAProxy on a stack of its own; var/bench/latest.json (BENCH_QUICK=1: no 1M step)
 	@bash deploy/install-packages.sh wrk

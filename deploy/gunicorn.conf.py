@@ -2,8 +2,10 @@
 behind that server's nginx, which buffers slow clients: sync workers only see whole requests).
 
 Everything that differs between instances comes from the environment the script sets:
-POWNCE_BIND, POWNCE_RUN_DIR (pid file, control socket, logs), POWNCE_GUNICORN_WORKERS and
-PROMETHEUS_MULTIPROC_DIR (where every worker writes its metrics).
+POWNCE_BIND, POWNCE_RUN_DIR (pid file, control socket), POWNCE_LOG_DIR (logs: beside the run
+directory by default, ``-`` for stderr, which is the journal under systemd), POWNCE_GUNICORN_WORKERS
+and PROMETHEUS_MULTIPROC_DIR (where every worker writes its metrics). Under systemd
+(deploy/systemd/pownce-app.service) gunicorn takes the socket systemd holds instead of POWNCE_BIND.
 """
 
 import os
@@ -35,8 +37,9 @@ max_requests_jitter = 500
 pidfile = f"{_run}/{_name}.pid"
 # Each instance gets its own control socket; the default path is shared by every instance.
 control_socket = f"{_run}/{_name}.ctl"
-accesslog = os.environ.get("POWNCE_ACCESS_LOG", f"{_run}/../log/{_name}.access.log")
-errorlog = f"{_run}/../log/{_name}.error.log"
+_log = os.environ.get("POWNCE_LOG_DIR", f"{_run}/../log")
+accesslog = os.environ.get("POWNCE_ACCESS_LOG", "-" if _log == "-" else f"{_log}/{_name}.access.log")
+errorlog = "-" if _log == "-" else f"{_log}/{_name}.error.log"
 # Send the app's own stderr (Django's error log) to the error log too.
 capture_output = True
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'

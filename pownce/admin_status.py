@@ -5,6 +5,11 @@ stored one at least a second older (:mod:`pownce.status`); each chart is the sam
 the stored samples of the last hour, drawn here as an inline SVG sparkline (no scripts, no CDN).
 Every figure carries ``data-figure="<section>.<row>.<column>"`` and ``data-value`` so scripts and
 tests can read the page back.
+
+Request latency per view (p50/p99) is the one section not taken from the samples: it is read
+from the latency histogram of the app server that serves the page (every worker's, since that
+server started; :func:`pownce.metrics.latency_by_view`). Percentiles over a chosen window and
+across every app server are Prometheus' job (README, "Monitoring").
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -20,7 +26,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.cache import never_cache
 
-from pownce import status
+from pownce import metrics, status
 
 # A stored sample newer than this is not stored again when the page is loaded.
 STORE_AFTER_SECONDS = 5
@@ -193,6 +199,25 @@ def sections(now: dict, prev: dict, samples: list[dict]) -> list[Section]:
     return result
 
 
+LATENCY_COLUMNS = [("count", "requests", "{:.0f}"), ("p50", "p50 (ms)", "{:.1f}"), ("p99", "p99 (ms)", "{:.1f}")]
+# The busiest views; the rest are in /metrics.
+LATENCY_ROWS = 30
+
+
+def latency_section(by_view: dict[str, dict[str, float | None]]) -> Section:
+    """Requests, p50 and p99 (milliseconds) per view, the busiest first."""
+    section = Section("latency", f"Request latency per view ({settings.SERVER_NAME}, since it started)",
+                      [heading for _, heading, _ in LATENCY_COLUMNS])
+    busiest = sorted(by_view.items(), key=lambda item: (-(item[1]["count"] or 0), item[0]))[:LATENCY_ROWS]
+    for view, figures_ in busiest:
+        values = {"count": figures_["count"],
+                  **{q: None if figures_[q] is None else figures_[q] * 1000 for q in ("p50", "p99")}}
+        cells = [{"figure": f"latency.{view}.{column}", "value": "" if values[column] is None else values[column],
+                  "text": _text(values[column], fmt)} for column, _, fmt in LATENCY_COLUMNS]
+        section.rows.append({"name": view, "cells": cells, "charts": []})
+    return section
+
+
 def current_samples() -> tuple[dict, dict, list[dict]]:
     """A fresh sample, the one to compare it with, and the hour's history (the fresh one stored)."""
     now = status.take_sample()
@@ -216,7 +241,7 @@ def status_view(request: HttpRequest) -> HttpResponse:
     context = {
         **admin.site.each_context(request),
         "title": "Status",
-        "sections": sections(now, prev, samples),
+        "sections": [*sections(now, prev, samples), latency_section(metrics.latency_by_view())],
         "interval": now["t"] - prev["t"],
         "sample_count": len(samples),
         "taken_at": now["t"],

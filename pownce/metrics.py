@@ -24,7 +24,14 @@ Exported per request, by :class:`MetricsMiddleware`, for the cost of a few incre
 Computed when scraped (one query on the primary, pownce/task_queue.py): ``pownce_task_queue_length``,
 ``pownce_task_results{status}`` and ``pownce_task_failures`` (task rows FAILED since the last
 prune), and
-``pownce_replica_lag_seconds{alias}`` from this process's replica health.
+``pownce_replica_lag_seconds{alias}`` from this process's replica health, next to
+``pownce_replica_max_lag_seconds``, the lag past which the router takes a replica out of rotation
+(``POWNCE_REPLICA_MAX_LAG``): an alert compares the two instead of repeating the setting.
+
+The status sampler (``manage.py sample_status --metrics ADDR:PORT``) serves what only it reads —
+memcached's own hit/miss counters, database QPS, Redis — on a port of its own: see
+:mod:`pownce.status_metrics`. Per-view latency quantiles for the staff page come from this
+module's histogram (:func:`latency_by_view`).
 
 Only local scrapers (127.0.0.1 without ``X-Forwarded-For``: not through HAProxy) and staff see
 it; everyone else gets a 404.
@@ -60,8 +67,9 @@ from pownce.clients import is_local_caller
 logger = logging.getLogger("pownce.metrics")
 
 REQUESTS = Counter("pownce_http_requests", "Requests served", ["view", "method", "status"])
+LATENCY_NAME = "pownce_http_request_duration_seconds"
 LATENCY = Histogram(
-    "pownce_http_request_duration_seconds",
+    LATENCY_NAME,
     "Time from the first middleware to the response, per view",
     ["view", "method"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
@@ -174,6 +182,63 @@ class ScrapeTimeCollector:
             state = status.replica_state(alias)
             lag.add_metric([alias], state.lag if state.lag is not None else float("nan"))
         yield lag
+        limit = GaugeMetricFamily(
+            "pownce_replica_max_lag_seconds", "Lag past which the router stops reading from a replica"
+        )
+        limit.add_metric([], settings.REPLICA_MAX_LAG)
+        yield limit
+
+
+def _served_registry() -> CollectorRegistry:
+    """Every worker's metrics summed (under gunicorn), or this process's own."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        workers = CollectorRegistry()
+        multiprocess.MultiProcessCollector(workers)
+        return workers
+    return REGISTRY
+
+
+def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
+    """The ``q`` quantile of a cumulative histogram ``[(upper bound, count), …]`` (ascending, the
+    last bound ``inf``), interpolated linearly inside the bucket it falls in, as Prometheus'
+    ``histogram_quantile`` does. None when nothing was counted; the highest finite bound when it
+    falls in the ``+Inf`` bucket (all that is known: "slower than that")."""
+    if not buckets or buckets[-1][1] <= 0:
+        return None
+    rank = q * buckets[-1][1]
+    lower_bound, lower_count = 0.0, 0.0
+    for bound, count in buckets:
+        if count >= rank:
+            if bound == float("inf"):
+                return lower_bound
+            if count == lower_count:
+                return bound
+            return lower_bound + (bound - lower_bound) * (rank - lower_count) / (count - lower_count)
+        lower_bound, lower_count = bound, count
+    return lower_bound
+
+
+def latency_by_view() -> dict[str, dict[str, float | None]]:
+    """``{view: {"count": n, "p50": seconds, "p99": seconds}}`` over every request this app
+    server (all its workers) served since it started, any method, from the latency histogram."""
+    per_view: dict[str, dict[float, float]] = {}
+    for family in _served_registry().collect():
+        if family.name != LATENCY_NAME:
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_bucket"):
+                bounds = per_view.setdefault(sample.labels["view"], {})
+                bound = float(sample.labels["le"])
+                bounds[bound] = bounds.get(bound, 0.0) + sample.value
+    result = {}
+    for view, bounds in per_view.items():
+        buckets = sorted(bounds.items())
+        result[view] = {
+            "count": buckets[-1][1],
+            "p50": bucket_quantile(0.5, buckets),
+            "p99": bucket_quantile(0.99, buckets),
+        }
+    return result
 
 
 def allowed(request: HttpRequest) -> bool:
@@ -188,10 +253,5 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     exporter.export()
     scrape_time = CollectorRegistry(auto_describe=True)
     scrape_time.register(ScrapeTimeCollector())
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        workers = CollectorRegistry()
-        multiprocess.MultiProcessCollector(workers)
-        body = generate_latest(workers)
-    else:
-        body = generate_latest(REGISTRY)
+    body = generate_latest(_served_registry())
     return HttpResponse(body + generate_latest(scrape_time), content_type=CONTENT_TYPE_LATEST)

@@ -274,6 +274,8 @@ TASK_ABANDONED_SECONDS = env_float("POWNCE_TASK_ABANDONED_SECONDS", 300)
 # sets PROMETHEUS_MULTIPROC_DIR (deploy/stack.sh does, per app server). The status page in the
 # admin (pownce/admin_status.py) reads HAProxy's stats page here (its CSV is at <url>;csv).
 HAPROXY_STATS_URL = env_str("POWNCE_HAPROXY_STATS_URL")
+# Where `manage.py sample_status` serves its figures to Prometheus (ADDR:PORT; empty: nowhere).
+STATUS_METRICS_BIND = env_str("POWNCE_STATUS_METRICS")
 
 # --- Static and uploaded files --------------------------------------------------------------
 STATIC_URL = "/static/"

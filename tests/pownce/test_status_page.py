@@ -18,8 +18,8 @@ from pymemcache.client.base import Client
 
 from accounts.models import User
 from pownce import status
-from tests.pownce.metrics_helpers import figures, get, session_cookie, wait_for_app_servers_up
-from tests.stack import HAPROXY, HAPROXY_STATS, root_connection
+from tests.pownce.metrics_helpers import figures, get, parse, session_cookie, total, wait_for_app_servers_up
+from tests.stack import APP_PORTS, HAPROXY, HAPROXY_STATS, root_connection
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True, databases="__all__")]
 
@@ -82,7 +82,7 @@ def test_status_page_through_haproxy_shows_the_running_stack(web_stack, staff):
     for _ in range(4):  # some memcached traffic to measure
         assert get(HAPROXY + "/public/")[0] == 200
     before = read_truth()
-    code, page, _ = get(HAPROXY + "/admin/status/", cookie=session_cookie(staff))
+    code, page, headers = get(HAPROXY + "/admin/status/", cookie=session_cookie(staff))
     after = read_truth()
     assert code == 200, page[:500]
     found = figures(page)
@@ -109,6 +109,14 @@ def test_status_page_through_haproxy_shows_the_running_stack(web_stack, staff):
     assert 0 <= number(found["host.this machine.cpu_busy"]) <= 100
     assert number(found["redis.redis.clients"]) >= 1
     assert between(found["tasks.queue.queued"], before.queued, after.queued)
+
+    # Latency per view: the histogram of the app server that made the page, all its workers.
+    server = headers["X-Pownce-Server"]
+    scraped = parse(get(f"http://127.0.0.1:{APP_PORTS[int(server.removeprefix('app')) - 1]}/metrics")[1])
+    served = total(scraped, "pownce_http_request_duration_seconds_count", view="public")
+    assert number(found["latency.public.count"]) == served >= 1
+    assert 0 < number(found["latency.public.p50"]) <= number(found["latency.public.p99"])
+    assert f"Request latency per view ({server}, since it started)" in page
 
     index = get(HAPROXY + "/admin/", cookie=session_cookie(staff))[1]
     assert 'href="/admin/status/"' in index

@@ -1,7 +1,9 @@
 """``manage.py sample_status [--every SECONDS]``: sample the status page's figures.
 
 Once, or every SECONDS until stopped (deploy/stack.sh runs it that way next to the app
-servers), keeping the last hour in Redis for the charts of /admin/status/ (pownce/status.py).
+servers), keeping the last hour in Redis for the charts of /admin/status/ (pownce/status.py). With
+``--metrics ADDR:PORT`` (or ``POWNCE_STATUS_METRICS``) it also serves its newest sample to
+Prometheus at ``http://ADDR:PORT/metrics`` (pownce/status_metrics.py).
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 import signal
 import time
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
-from pownce import status
+from pownce import status, status_metrics
 
 
 class Command(BaseCommand):
@@ -19,9 +22,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--every", type=float, default=0, help="keep sampling every this many seconds")
+        parser.add_argument(
+            "--metrics", metavar="ADDR:PORT", default=None,
+            help="serve the newest sample to Prometheus there (default: POWNCE_STATUS_METRICS; empty: nowhere)",
+        )
 
-    def handle(self, *args, every: float = 0, **options) -> None:
+    def handle(self, *args, every: float = 0, metrics: str | None = None, **options) -> None:
         stopping = False
+        bind = settings.STATUS_METRICS_BIND if metrics is None else metrics
+        exported = None
+        if bind:
+            try:
+                exported, _ = status_metrics.serve(bind)
+            except (ValueError, OSError) as exc:
+                raise CommandError(f"cannot serve metrics on {bind}: {exc}") from exc
+            self.stdout.write(f"serving the newest sample at http://{bind}/metrics")
 
         def stop(signum, frame) -> None:
             nonlocal stopping
@@ -32,6 +47,8 @@ class Command(BaseCommand):
             started = time.monotonic()
             sample = status.take_sample()
             status.store(sample)
+            if exported is not None:
+                exported.update(sample)
             failed = sorted(name for name, value in sample.items() if isinstance(value, dict) and "error" in value)
             missing = f"; unavailable: {', '.join(failed)}" if failed else ""
             self.stdout.write(f"sampled at {sample['t']:.0f}{missing}")
