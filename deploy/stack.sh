@@ -59,6 +59,12 @@ wait_port() {  # wait_port PORT NAME LOGFILE
     return 1
 }
 
+refuse_taken_port() {  # refuse_taken_port PORT NAME: a server we did not start holds the port
+    port_open "$1" || return 0
+    echo "$2: port $1 is taken by a process this script did not start (another profile or checkout?)" >&2
+    return 1
+}
+
 stop_pidfile() {  # stop_pidfile PIDFILE NAME
     local pidfile=$1 name=$2 pid
     if pid_alive "$pidfile"; then
@@ -121,6 +127,7 @@ mysql_root() {  # mysql_root NAME [args...]: the root client over the instance's
 start_mariadb() {  # start_mariadb NAME PORT SERVER_ID
     local name=$1 port=$2 server_id=$3 datadir="$VAR/$1/data"
     if pid_alive "$RUN/$name.pid"; then say "$name" "already running on 127.0.0.1:$port"; return; fi
+    refuse_taken_port "$port" "$name" || return 1
     if [ ! -d "$datadir/mysql" ]; then
         mkdir -p "$datadir"
         mariadb-install-db --no-defaults --user=root --datadir="$datadir" \
@@ -207,6 +214,7 @@ start_memcached() {
 
 start_redis() {
     if pid_alive "$RUN/redis.pid"; then say redis "already running on 127.0.0.1:$REDIS_PORT"; return; fi
+    refuse_taken_port "$REDIS_PORT" redis || return 1
     mkdir -p "$VAR/redis"
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
         --daemonize yes --pidfile "$RUN/redis.pid" --logfile "$LOG/redis.log" --dir "$VAR/redis"
