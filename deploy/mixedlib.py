@@ -74,7 +74,7 @@ class ZipfPicker:
     """Ranks 0 … n-1 with P(rank k) proportional to 1 / (k + 1) ** s: rank 0 is the most popular.
 
     With s = 1 and n = 2,000 the top person draws about 12 % of picks and the top 20 about 44 %,
-    while half of all picks go to ranks past 60: a long tail, as attention on a social site."""
+    while half of all picks go past the top 34: a long tail, as attention on a social site."""
 
     def __init__(self, n: int, s: float = 1.0):
         if n < 1 or s <= 0:
