@@ -214,8 +214,9 @@ def staleness_bound(env: dict) -> float:
     return float(manage(env, "shell", "-c", code, capture=True).strip().splitlines()[-1])
 
 
-def measure(env: dict) -> dict:
-    """Run the mixed workload against the running bench stack; return its figures."""
+def measure(env: dict, fault: str = "") -> dict:
+    """Run the mixed workload against the running bench stack; return its figures. ``fault``
+    (``phantom``, only from ``make bench-mixed``) makes the load announce writes it never made."""
     ports = bench_ports()
     OUT.mkdir(parents=True, exist_ok=True)
     step(f"mixed workload: {PEOPLE} signed-in people, {BROWSERS} browsers, {SECONDS} s through HAProxy (locust)")
@@ -229,6 +230,7 @@ def measure(env: dict) -> dict:
         "MIXED_PLAN": str(plan),
         "MIXED_OUT": str(result_file),
         "MIXED_STALE_BOUND": str(bound),
+        "MIXED_FAULT": fault,
     }
     before_metrics, before_mc = scrape(ports["gunicorn"]), memcached_stats(ports["memcached"])
     command = [
@@ -268,7 +270,7 @@ def measure(env: dict) -> dict:
             "seconds": SECONDS,
             "browsers": BROWSERS,
             "people": PEOPLE,
-            "fault": os.environ.get("MIXED_FAULT", ""),
+            "fault": fault,
             "rps": total["rps"],
             "stale_checks": stale,
             "cache_hit_rate_by_kind": hit_rates(before_metrics, after_metrics),
@@ -320,7 +322,12 @@ def report(result: dict) -> None:
 
 
 def merge(result: dict) -> Path:
-    """Replace the mixed figures of var/bench/latest.json (or start it) and save it."""
+    """Replace the mixed figures of var/bench/latest.json (or start it) and save it. A run with
+    a fault is no measurement: it goes to var/bench/mixed-fault.json instead."""
+    if result["mixed"]["fault"]:
+        saved = VAR / "mixed-fault.json"
+        saved.write_text(json.dumps(result, indent=2) + "\n")
+        return saved
     latest = VAR / "latest.json"
     saved = json.loads(latest.read_text()) if latest.exists() else {"rows": []}
     saved["rows"] = [row for row in saved.get("rows", []) if not row["name"].startswith("mixed")] + result["rows"]
@@ -340,7 +347,7 @@ def main() -> dict:
     if bench.stored_notes() < bench.NOTES:
         step(f"seed: {bench.USERS} people, {bench.NOTES} notes")
         bench.seed(env, bench.NOTES, bench_ports()["memcached"])
-    return measure(env)
+    return measure(env, fault=os.environ.get("MIXED_FAULT", ""))
 
 
 if __name__ == "__main__":
