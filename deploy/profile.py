@@ -104,6 +104,8 @@ def main() -> Path:
         output, _ = load.communicate(timeout=SECONDS + 60)
     rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
     print(f"   wrk: {rps.group(1) if rps else '?'} req/s through HAProxy during the profile", flush=True)
+    # The graph's title is py-spy's command line: name paths from the repository, not this machine.
+    stamped.write_text(stamped.read_text().replace(f"{ROOT}/", ""))
     latest = VAR / f"profile-{name}.svg"
     shutil.copyfile(stamped, latest)
     return latest
