@@ -5,13 +5,14 @@ Run with the virtualenv's python from the repository root (the Makefile does)::
     PAGE=/ .venv/bin/python deploy/profile.py
     PAGE=/public/ PROFILE_SECONDS=30 .venv/bin/python deploy/profile.py
 
-On the bench stack (deploy/profiles/bench.env; started, and seeded like `make bench` if it has
-fewer than ``BENCH_NOTES`` notes): logs an ordinary demo person in through HAProxy, warms the
-page, then loads it with ``wrk`` (``PROFILE_WRK``, ``-t2 -c8`` by default) through HAProxy with
-that person's session cookie while ``py-spy record`` samples one gunicorn worker of the first
-app server for ``PROFILE_SECONDS`` (20) at ``PROFILE_RATE`` (100) samples a second. Only samples
-of the worker at work count (py-spy leaves idle stacks out), so the graph shows where a
-request's time goes, not how busy the worker was.
+On the bench stack (deploy/profiles/bench.env; started, its app servers restarted on the
+current code, and seeded like `make bench` if it has fewer than ``BENCH_NOTES`` notes): logs an
+ordinary demo person in through HAProxy, warms the page, then loads it with ``wrk``
+(``PROFILE_WRK``, ``-t2 -c8`` by default) through HAProxy with that person's session cookie
+while ``py-spy record`` samples one gunicorn worker of the first app server for
+``PROFILE_SECONDS`` (20) at ``PROFILE_RATE`` (100) samples a second. Only samples of the worker
+at work count (py-spy leaves idle stacks out), so the graph shows where a request's time goes,
+not how busy the worker was.
 
 The flame graph goes to var/bench/profile-NAME-TIMESTAMP.svg and var/bench/profile-NAME.svg
 (NAME from the page: ``home`` for ``/``). py-spy reads the worker's memory with ptrace: run as
@@ -60,6 +61,7 @@ def main() -> Path:
         raise Broken(f"PAGE must be a path on the site, such as / or /public/, not {PAGE!r}")
     ports = profile()
     step("bench stack (deploy/stack.sh --profile bench)")
+    run([*STACK, "down", "web"])  # app servers run the code as it is now
     run([*STACK, "up"])
     env = app_env()
     if bench.stored_notes() < bench.NOTES:
