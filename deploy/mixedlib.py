@@ -48,7 +48,6 @@ def request_shares(mix: dict[str, float] = MIX) -> dict[str, float]:
 
 
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-NOTE_LINK = re.compile(r'href="/notes/(\d+)/"')
 
 
 class WeightedPicker:
@@ -100,11 +99,6 @@ def csrf_token(page: str) -> str | None:
     """The CSRF token of the first form on ``page`` (every form of a page carries one)."""
     match = CSRF_INPUT.search(page)
     return match.group(1) if match else None
-
-
-def note_ids(page: str) -> list[int]:
-    """The notes a page links to, in page order, without repeats."""
-    return list(dict.fromkeys(int(found) for found in NOTE_LINK.findall(page)))
 
 
 class OpenPages:
