@@ -9,10 +9,16 @@ DEMO_USERS ?= 30
 DEMO_NOTES ?= 300
 # The profile (deploy/profiles/NAME.env) whose ports and var/NAME/ `make test` uses.
 TEST_PROFILE ?= test
+# `make bench`'s mixed workload: seconds of load (0 skips it) and simulated browsers.
+MIXED_SECONDS ?= 60
+MIXED_USERS ?= 16
+# `make profile`: the page to profile and for how many seconds.
+PAGE ?= /
+PROFILE_SECONDS ?= 20
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run test test-busy test-down stack stack-status stack-restart stack-down stack-prometheus \
-	stack-prometheus-down bench lint check-deploy clean
+	stack-prometheus-down bench bench-mixed profile lint check-deploy clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-22s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -69,9 +75,16 @@ stack-prometheus: ## Prometheus scraping the stack, its alert rules loaded: http
 stack-prometheus-down: ## stop the stack's Prometheus (its data stays in var/prometheus/stack/)
 	@bash deploy/prometheus.sh down --name stack
 
-bench: $(VENV)/.installed ## measure through HAProxy on a stack of its own; var/bench/latest.json (BENCH_QUICK=1: no 1M step)
+bench: $(VENV)/.installed ## measure through HAProxy on a stack of its own; var/bench/latest.json (BENCH_QUICK=1: no 1M step; MIXED_SECONDS=N)
 	@bash deploy/install-packages.sh wrk
-	$(PY) deploy/bench.py
+	MIXED_SECONDS=$(MIXED_SECONDS) MIXED_USERS=$(MIXED_USERS) $(PY) deploy/bench.py
+
+bench-mixed: $(VENV)/.installed ## only the bench's mixed workload: 2,000 signed-in people for MIXED_SECONDS (60) via locust
+	MIXED_SECONDS=$(MIXED_SECONDS) MIXED_USERS=$(MIXED_USERS) $(PY) deploy/bench_mixed.py
+
+profile: $(VENV)/.installed ## flame graph (py-spy) of an app server worker while wrk loads PAGE=/ signed in: var/bench/profile-*.svg
+	@bash deploy/install-packages.sh wrk
+	PAGE='$(PAGE)' PROFILE_SECONDS=$(PROFILE_SECONDS) $(PY) deploy/profile.py
 
 lint: $(VENV)/.installed ## ruff
 	$(VENV)/bin/ruff check .

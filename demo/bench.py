@@ -8,14 +8,15 @@ is on (``POWNCE_BENCH_VIEWS=1``; off by default, so production never exposes any
 * ``/bench/home-orm`` — the home stream with no object cache (:mod:`demo.baseline`).
 * :class:`CostHeadersMiddleware` — every response says what it cost: ``X-Pownce-SQL`` (SQL
   queries on every database alias) and ``X-Pownce-Cache-Calls`` (memcached calls, a multi-get
-  counting as one, from :data:`cache.stats.stats`).
+  counting as one, from :data:`cache.stats.stats`); ``X-Pownce-SQL-Primary`` and
+  ``X-Pownce-SQL-Replica`` split the SQL count by where it went (the primary alias, any replica).
 """
 
 from __future__ import annotations
 
 from contextlib import ExitStack
 
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
@@ -52,10 +53,12 @@ class CostHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         queries = 0
+        on_primary = 0
 
         def count(execute, sql, params, many, context):
-            nonlocal queries
+            nonlocal queries, on_primary
             queries += 1
+            on_primary += context["connection"].alias == DEFAULT_DB_ALIAS
             return execute(sql, params, many, context)
 
         calls_before = stats.snapshot().get("calls", 0)
@@ -64,5 +67,7 @@ class CostHeadersMiddleware:
                 wrappers.enter_context(connections[alias].execute_wrapper(count))
             response = self.get_response(request)
         response["X-Pownce-SQL"] = str(queries)
+        response["X-Pownce-SQL-Primary"] = str(on_primary)
+        response["X-Pownce-SQL-Replica"] = str(queries - on_primary)
         response["X-Pownce-Cache-Calls"] = str(stats.snapshot().get("calls", 0) - calls_before)
         return response

@@ -23,6 +23,8 @@ What it does, printing each step:
 6b. Posting: a note by someone with no fans and by someone with 5,000 (``manage.py
    bench_audience``), through HAProxy: request p50, and the time until every inbox holds it
    (deploy/bench_posting.py).
+6c. The mixed workload (deploy/bench_mixed.py): 2,000 signed-in people reading and writing
+   through HAProxy for ``MIXED_SECONDS`` (60) with locust; ``MIXED_SECONDS=0`` skips it.
 7. Unless ``BENCH_QUICK=1``: tops the notes up to ``BENCH_NOTES_LARGE`` (1,000,000), flushes
    memcached, and measures the home stream (cached and plain ORM) again.
 
@@ -42,6 +44,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import bench_mixed
 import bench_posting
 from benchlib import (
     ROOT,
@@ -244,6 +247,7 @@ def main() -> dict:
     print(f"   DB reads per invalidation: {hot['db_reads']} -> {hot['db_reads_per_invalidation']}", flush=True)
 
     posting = bench_posting.measure(env, haproxy, POSTING_FANS)
+    mixed = bench_mixed.measure(env) if bench_mixed.SECONDS > 0 else {"rows": []}
 
     large_rows = []
     if not QUICK:
@@ -276,6 +280,8 @@ def main() -> dict:
         f"post_p50_ms_{POSTING_FANS}_fans": posting[1]["request_p50_ms"],
         f"delivered_p50_ms_{POSTING_FANS}_fans": posting[1]["delivered_p50_ms"],
     }
+    result["rows"] += mixed.pop("rows")
+    result.update(mixed)  # mixed_stale_reads and the mixed step's other figures
     ratios = {
         "home_vs_hello_auth": home["rps"] / hello_auth["rps"],
         "home_vs_home_orm": home["rps"] / home_orm["rps"],
@@ -299,7 +305,7 @@ def report(result: dict) -> None:
     header = f"{'page':<12} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'sql/req':>8} {'memcached/req':>14}"
     print(header)
     print("-" * len(header))
-    for row in result["rows"] + result["rows_1m"]:
+    for row in [row for row in result["rows"] if not row["name"].startswith("mixed")] + result["rows_1m"]:
         print(
             f"{row['name']:<12} {row['rps']:>9.1f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f}"
             f" {row['sql_per_request']:>8g} {row['memcached_calls_per_request']:>14g}"
@@ -315,6 +321,7 @@ def report(result: dict) -> None:
             f"{row['name']:<25} request p50 {row['request_p50_ms']} ms,"
             f" in every inbox (p50) {row['delivered_p50_ms']} ms"
         )
+    bench_mixed.report(result)
     print()
     for name, target in result["targets"].items():
         state = "skipped" if target["met"] is None else ("met" if target["met"] else "MISSED")

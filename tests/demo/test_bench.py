@@ -45,13 +45,16 @@ def test_hello_costs_nothing(client, bench_on):
     assert (response["X-Pownce-SQL"], response["X-Pownce-Cache-Calls"]) == ("0", "0")
 
 
-def cost(client, path: str):
-    """GET ``path``; return the response and what it cost, counted independently of the headers."""
+def cost(client, path: str, by_alias: dict | None = None):
+    """GET ``path``; return the response and what it cost, counted independently of the headers
+    (and, into ``by_alias`` if given, the queries of each database alias)."""
     with ExitStack() as stack:
-        captured = [stack.enter_context(CaptureQueriesContext(connections[alias])) for alias in connections]
+        captured = {alias: stack.enter_context(CaptureQueriesContext(connections[alias])) for alias in connections}
         with stats.measure() as delta:
             response = client.get(path)
-    return response, sum(len(c.captured_queries) for c in captured), delta.get("calls", 0)
+    if by_alias is not None:
+        by_alias.update({alias: len(c.captured_queries) for alias, c in captured.items()})
+    return response, sum(len(c.captured_queries) for c in captured.values()), delta.get("calls", 0)
 
 
 def test_hello_auth_names_the_user_and_its_headers_tell_the_cost(client, bench_on, reader):
@@ -67,11 +70,16 @@ def test_home_orm_runs_sql_for_its_notes_and_counts(client, bench_on, reader):
     for number in range(3):
         services.note_create(author=reader, kind="message", audience="public", body=f"note {number}")
     client.get("/bench/home-orm")  # the reader's cached user refilled after the log-in wrote it
-    response, queries, calls = cost(client, "/bench/home-orm")
+    by_alias = {}
+    response, queries, calls = cost(client, "/bench/home-orm", by_alias)
     assert response.status_code == 200
     assert response.content.count(b'class="note note-kind-message"') == 3
     # The inbox, reply counts, star counts, the reader's stars, the form's sets and friends.
     assert int(response["X-Pownce-SQL"]) == queries >= 6
+    # Split by where the queries went: the primary alias and every other (replica) alias.
+    primary = by_alias.pop("default")
+    assert response["X-Pownce-SQL-Primary"] == str(primary)
+    assert response["X-Pownce-SQL-Replica"] == str(sum(by_alias.values()))
     # Only the logged-in user comes from the object cache (warm: one call); nothing of the page.
     assert response["X-Pownce-Cache-Calls"] == str(calls) == "1"
 
