@@ -14,7 +14,7 @@
 #   deploy/cluster.sh url            the load balancer's URL
 #   deploy/cluster.sh profiles       only (re)write the generated profiles (no network needed)
 #
-# CLUSTER_INVENTORY=FILE uses another inventory. Needs root (ip netns, ip link, tc).
+# CLUSTER_INVENTORY=FILE uses another inventory, CLUSTER_VAR=DIR another shared directory. Needs root (ip netns, ip link, tc).
 # The hosts reach each other only by their addresses; this machine reaches them through the
 # bridge's own address (BRIDGE_ADDR). Data and logs: var/cluster-HOST/ per host, and
 # var/cluster/ for what the hosts share (live inventory, memcached node list, secret key, media:
@@ -25,7 +25,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 INVENTORY=${CLUSTER_INVENTORY:-$ROOT/deploy/cluster/hosts.env}
 # shellcheck source=/dev/null
 . "$INVENTORY"
-SHARED="$ROOT/var/cluster"
+SHARED=${CLUSTER_VAR:-$ROOT/var/cluster}
 LIVE="$SHARED/hosts.live"         # the hosts of the running cluster: the inventory + added ones
 NODES_FILE="$SHARED/memcached.nodes"
 PROFILES="$SHARED/profiles"

@@ -507,6 +507,8 @@ status() {
 case $ACTION in
     up) up "$@" ;;
     restart) [ "${1:-}" = app ] || { echo "usage: $0 restart app" >&2; exit 2; }; restart_apps ;;
+    # Write var/PROFILE/haproxy.cfg, have HAProxy check it, print it.
+    haproxy-config) haproxy_config; haproxy -c -q -f "$VAR/haproxy.cfg"; cat "$VAR/haproxy.cfg" ;;
     reload) [ "${1:-}" = haproxy ] || { echo "usage: $0 reload haproxy" >&2; exit 2; }; reload_haproxy ;;
     down) down "$@" ;;
     status) status ;;
