@@ -32,6 +32,8 @@ def read_env(path) -> dict[str, str]:
 
 
 SETTINGS = read_env(INVENTORY)
+# The cluster's data outlives a test run: what a run writes carries this run's mark.
+RUN = uuid.uuid4().hex[:6]
 
 
 def hosts(spec: str) -> dict[str, tuple[str, list[str]]]:
@@ -73,6 +75,20 @@ def cannot_run() -> str | None:
     if made.returncode != 0:
         return f"this machine does not allow network namespaces: ip netns add: {made.stderr.strip()}"
     subprocess.run(["ip", "netns", "delete", probe], capture_output=True)
+    return None
+
+
+def no_latency() -> str | None:
+    """Why latency cannot be added to a host here (tc's netem missing from the kernel), or None."""
+    probe = f"{SETTINGS['NETNS_PREFIX']}probe"
+    subprocess.run(["ip", "netns", "add", probe], capture_output=True)
+    try:
+        added = subprocess.run(["ip", "netns", "exec", probe, "tc", "qdisc", "add", "dev", "lo", "root", "netem",
+                                "delay", "1ms"], capture_output=True, text=True)
+    finally:
+        subprocess.run(["ip", "netns", "delete", probe], capture_output=True)
+    if added.returncode != 0:
+        return f"this kernel has no netem qdisc (tc qdisc add … netem: {added.stderr.strip()})"
     return None
 
 
@@ -118,7 +134,7 @@ print(json.dumps(out))
 def people(count: int) -> list[dict]:
     """``count`` people in the cluster's own database, each signed in (a session cookie); the
     first is a fan of every other. Names are new on every run (the cluster's data persists)."""
-    prefix = "c" + uuid.uuid4().hex[:8]
+    prefix = "c" + RUN + uuid.uuid4().hex[:4]
     env = {**os.environ, **app_env(), "DJANGO_SETTINGS_MODULE": "pownce.settings",
            "PEOPLE_PREFIX": prefix, "PEOPLE_COUNT": str(count), "POWNCE_TASKS_BACKEND": ""}
     env.pop("POWNCE_TEST_PROFILE", None)

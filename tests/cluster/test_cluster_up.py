@@ -64,7 +64,7 @@ def test_read_write_loop_through_lb1_reaches_every_app_server_and_replica(runnin
     replicas = lib.with_role("replica")
     selects_before = {host: lib.selects(host) for host in replicas}
     served_before = {name: int(row["stot"]) for name, row in lib.haproxy_states().items()}
-    with Readers(readers_b, paths) as readers, Writer(writer_b, "loop") as writer:
+    with Readers(readers_b, paths) as readers, Writer(writer_b, f"loop{lib.RUN}") as writer:
         wait_until(lambda: readers.count() >= 200 and len(writer.acknowledged) >= 5, timeout=90,
                    message="200 reads and 5 posts through lb1")
     served = {name: int(row["stot"]) - served_before.get(name, 0) for name, row in lib.haproxy_states().items()}

@@ -33,6 +33,7 @@ class Outcome:
     seconds: float
     headers: dict = field(default_factory=dict)  # names in lower case
     signed_in: bool = False  # the page shows the navigation of a signed-in person
+    started: float = 0.0  # time.monotonic() when the request was sent
 
 
 class Browser:
@@ -70,13 +71,13 @@ class Browser:
             text = error.read().decode(errors="replace")
             status, headers = error.code, {k.lower(): v for k, v in error.headers.items()}
         except OSError:
-            return Outcome(0, time.monotonic() - started)
+            return Outcome(0, time.monotonic() - started, started=started)
         self.last_text = text  # the body of the last answer (one browser is one thread)
         for cookie in self.jar:
             self.cookies[cookie.name] = cookie.value
         if match := CSRF_INPUT.search(text):
             self.csrf = match.group(1)
-        return Outcome(status, time.monotonic() - started, headers, 'class="nav-me"' in text)
+        return Outcome(status, time.monotonic() - started, headers, 'class="nav-me"' in text, started)
 
     def post_note(self, body: str, key: str) -> Outcome:
         """Send the note form (``key`` is its idempotency key); needs a CSRF token from a page."""
