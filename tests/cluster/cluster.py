@@ -188,6 +188,11 @@ def all_up(names: list[str] | None = None) -> bool:
     return all(states.get(name, {}).get("status") == "UP" for name in (names or list(states)))
 
 
+def down_components() -> list[str]:
+    """The lines of ``cluster.sh status`` that say a component of a host is DOWN."""
+    return [line.strip() for line in cluster("status").splitlines() if "DOWN" in line]
+
+
 def report(scenario: str, **figures) -> None:
     """Keep the scenario's figures in var/<profile>/cluster.json (quoted in the README)."""
     path = ROOT / "var" / PROFILE_NAME / "cluster.json"

@@ -221,6 +221,7 @@ def test_redis_host_partitioned(world):
     assert (during.status, during.headers.get("retry-after")) == (503, "5")
     assert [o.status for o in writer.attempts if o.status != 302] == []
     lib.assert_every_acknowledged_post_once(writer)
+    assert lib.down_components() == [], "the status samplers outlive Redis' absence"
 
 
 def test_primary_host_partitioned(world):
@@ -244,6 +245,7 @@ def test_primary_host_partitioned(world):
     assert {o.headers.get("retry-after") for o in refused} == {"5"}
     assert max(o.seconds for o in refused) < 2 * DB_TIMEOUT + 2
     lib.assert_every_acknowledged_post_once(writer)
+    assert lib.down_components() == [], "the task worker outlives the primary's absence"
 
 
 def refusals(writer: Writer) -> list:
