@@ -11,7 +11,7 @@ DEMO_NOTES ?= 300
 TEST_PROFILE ?= test
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-busy test-down stack stack-status stack-restart stack-down bench lint check-deploy clean
+.PHONY: help venv run test test-busy test-down stack stack-status stack-restart stack-down cluster cluster-status cluster-down bench lint check-deploy clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -57,6 +57,16 @@ stack-restart: ## rolling restart of the stack's app servers (new code goes live
 
 stack-down: ## stop every process of the stack
 	@$(STACK) down
+
+cluster: $(VENV)/.installed ## the stack across hosts: one network namespace per host of deploy/cluster/hosts.env (root)
+	@bash deploy/install-packages.sh
+	@deploy/cluster.sh up
+
+cluster-status: ## each host of the cluster: linked, partitioned or slowed, and its components up/down
+	@deploy/cluster.sh status
+
+cluster-down: ## stop the cluster: every process, namespace, veth and its bridge
+	@deploy/cluster.sh down
 
 bench: $(VENV)/.installed ## measure through HAProxy on a stack of its own; var/bench/latest.json (BENCH_QUICK=1: no 1M step)
 	@bash deploy/install-packages.sh wrk
