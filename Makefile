@@ -32,7 +32,7 @@ run: $(VENV)/.installed ## the embedded default: SQLite + local memory cache, de
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 test: $(VENV)/.installed ## the whole suite on real MariaDB primary+replica, memcached, Redis, HAProxy
-	@bash deploy/install-packages.sh wrk chromium
+	@bash deploy/install-packages.sh wrk chromium ethtool
 	@$(STACK) --profile $(TEST_PROFILE) up data
 	@set -a && . <($(STACK) --profile $(TEST_PROFILE) test-env) && set +a && \
 		POWNCE_TEST_PROFILE=$(TEST_PROFILE) $(VENV)/bin/pytest $(PYTEST_ARGS)

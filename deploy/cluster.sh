@@ -196,7 +196,10 @@ down() {
         ip netns delete "$netns"
         say "$netns" "removed"
     done
-    for name in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^pcv-' || true); do
+    for pid in "$SHARED"/delay-*.pid; do
+        [ -f "$pid" ] && { kill "$(cat "$pid")" 2> /dev/null || true; rm -f "$pid"; }
+    done
+    for name in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^pc[vde]-' || true); do
         ip link delete "$name" 2> /dev/null || true
     done
     if ip link show "$BRIDGE" > /dev/null 2>&1; then ip link delete "$BRIDGE"; say "$BRIDGE" "removed"; fi
@@ -214,6 +217,7 @@ status() {
         if ip netns exec "$netns" tc qdisc show dev eth0 | grep -q netem; then
             state+=" slow($(ip netns exec "$netns" tc qdisc show dev eth0 | grep -o 'delay [^ ]*'))"
         fi
+        [ -f "$SHARED/delay-$name.pid" ] && state+=" slow(deploy/cluster/delay.py)"
         say "$name" "$state  $addr  ($roles)"
         stack_on "$name" status | grep -vE '^profile|DOWN  .*:$' | grep -E "$(status_filter "$roles")" | sed 's/^/    /' || true
     done < <(hosts_live)
@@ -275,15 +279,57 @@ partition() {  # the host's link to the bridge goes down: its packets go nowhere
 
 heal() {
     need_root; known_host "$1"
+    unslow_userspace "$1"
     ip link set "$(veth "$1")" up
     ip netns exec "$(ns "$1")" tc qdisc del dev eth0 root 2> /dev/null || true
     say "$1" "healed (link up, no added latency)"
 }
 
-slow() {  # slow HOST DELAY: everything HOST sends waits DELAY (both directions of every exchange)
+slow() {  # slow HOST DELAY: everything HOST sends waits DELAY
     need_root; known_host "$1"
-    ip netns exec "$(ns "$1")" tc qdisc replace dev eth0 root netem delay "${2:?usage: cluster.sh slow HOST 200ms}"
-    say "$1" "slowed: +$2 on everything it sends"
+    local delay=${2:?usage: cluster.sh slow HOST 200ms}
+    if ip netns exec "$(ns "$1")" tc qdisc replace dev eth0 root netem delay "$delay" 2> /dev/null; then
+        say "$1" "slowed: +$delay on everything it sends (tc netem)"
+        return
+    fi
+    slow_userspace "$1" "$delay"
+}
+
+# Where the kernel has no netem: the host's link is taken off the bridge and joined to it again
+# through deploy/cluster/delay.py, which holds each frame the host sends for DELAY. It forwards
+# frames as received, so every host's (and the bridge's) offloads go off: ordinary frames only.
+slow_userspace() {
+    local host=$1 delay=$2 ms name
+    case $delay in *ms) ms=${delay%ms} ;; *) echo "slow: without netem, give the delay in ms (200ms)" >&2; exit 2 ;; esac
+    command -v ethtool > /dev/null || bash "$ROOT/deploy/install-packages.sh" ethtool
+    unslow_userspace "$host"
+    while read -r name _ _; do
+        ip netns exec "$(ns "$name")" ethtool -K eth0 tx off tso off gso off gro off > /dev/null 2>&1 || true
+    done < <(hosts_live)
+    ethtool -K "$BRIDGE" tx off tso off gso off gro off > /dev/null 2>&1 || true
+    ip link add "pcd-$host" type veth peer name "pce-$host"
+    for name in "pcd-$host" "pce-$host" "$(veth "$host")"; do
+        ethtool -K "$name" tx off tso off gso off gro off > /dev/null 2>&1 || true
+    done
+    ip link set "pce-$host" master "$BRIDGE" up
+    ip link set "pcd-$host" up
+    ip link set "$(veth "$host")" nomaster
+    setsid "$ROOT/.venv/bin/python" "$ROOT/deploy/cluster/delay.py" "$(veth "$host")" "pcd-$host" "$ms" \
+        < /dev/null > "$SHARED/delay-$host.log" 2>&1 &
+    echo $! > "$SHARED/delay-$host.pid"
+    say "$host" "slowed: +$delay on everything it sends (deploy/cluster/delay.py, pid $!: this kernel has no netem)"
+}
+
+unslow_userspace() {
+    local host=$1
+    if [ -f "$SHARED/delay-$host.pid" ]; then
+        kill "$(cat "$SHARED/delay-$host.pid")" 2> /dev/null || true
+        rm -f "$SHARED/delay-$host.pid"
+    fi
+    if ip link show "pcd-$host" > /dev/null 2>&1; then
+        ip link delete "pcd-$host"
+        ip link set "$(veth "$host")" master "$BRIDGE"
+    fi
 }
 
 case $ACTION in

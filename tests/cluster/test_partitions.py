@@ -271,6 +271,7 @@ def test_slow_replica_host(world):
     with Readers(browsers(world[:4]), paths(world)) as readers, \
             Writer(browsers(world[4:8]), f"ps{lib.RUN}") as writer:
         wait_until(lambda: readers.count() >= 50, timeout=60, message="warm")
+        slowed_at = time.monotonic()
         with slowed(victim, "200ms"):
             hold(6, readers, at_least=20)
             replica_root(victim, "STOP SLAVE", "CHANGE MASTER TO MASTER_DELAY=5", "START SLAVE")
@@ -283,10 +284,13 @@ def test_slow_replica_host(world):
                 after = {host: lib.selects(host) for host in [victim, *others]}
             finally:
                 replica_root(victim, "STOP SLAVE", "CHANGE MASTER TO MASTER_DELAY=0", "START SLAVE")
+        healed_at = time.monotonic()
     lagging_selects = after[victim] - before[victim]
     lib.report(f"replica host ({victim}) +200 ms", **figures(readers, writer),
                selects_on_lagging_slow_replica=lagging_selects,
-               selects_on_other_replicas=sum(after[h] - before[h] for h in others))
+               selects_on_other_replicas=sum(after[h] - before[h] for h in others),
+               healed_after_s=round(healed_at - slowed_at, 1),
+               failed_reads_started_after_s=[round(o.started - slowed_at, 1) for o in readers.failures()])
     assert readers.failures() == []
     assert [o.status for o in writer.attempts if o.status != 302] == []
     # The status query itself is not a SELECT; nothing else reads from it.
