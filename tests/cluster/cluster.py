@@ -50,6 +50,17 @@ HOSTS = hosts(SETTINGS["HOSTS"])
 SPARES = hosts(SETTINGS["SPARE_HOSTS"])
 
 
+def live_hosts() -> dict[str, tuple[str, list[str]]]:
+    """The hosts of the running cluster: the inventory's and those added since it came up."""
+    path = SHARED / "hosts.live"
+    return hosts(path.read_text()) if path.exists() else dict(HOSTS)
+
+
+def spare(role: str) -> str | None:
+    """A spare host with ``role`` not yet in the running cluster."""
+    return next((name for name in with_role(role, SPARES) if name not in live_hosts()), None)
+
+
 def with_role(role: str, table: dict | None = None) -> list[str]:
     return [name for name, (_, roles) in (table or HOSTS).items() if role in roles]
 
