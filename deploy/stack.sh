@@ -7,6 +7,8 @@
 #   deploy/stack.sh [--profile stack|test|bench] down   [GROUP|COMPONENT ...]
 #   deploy/stack.sh [--profile stack|test|bench] status
 #   deploy/stack.sh [--profile stack|test|bench] restart app  # rolling: one app server at a time
+#   deploy/stack.sh [--profile …] reload haproxy     # new server lines, no connection dropped
+#   deploy/stack.sh [--profile …] haproxy-config     # write and check var/PROFILE/haproxy.cfg, print it
 #   deploy/stack.sh [--profile stack|test|bench] env     # print the app's environment
 #   deploy/stack.sh --profile test test-env          # the environment pytest runs with
 #
@@ -515,5 +517,5 @@ case $ACTION in
     env) app_env ;;
     # pytest adds "test_" to the database name itself.
     test-env) APP_DB_NAME="" app_env ;;
-    *) echo "usage: $0 [--profile stack|test|bench] up|down|status|env|restart app [components]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--profile stack|test|bench|FILE.env] up|down|status|env|restart app|reload haproxy|haproxy-config [components]" >&2; exit 2 ;;
 esac
