@@ -18,7 +18,7 @@ PROFILE_SECONDS ?= 20
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run test test-busy test-down stack stack-status stack-restart stack-down stack-prometheus \
-	stack-prometheus-down bench bench-mixed profile lint check-deploy clean
+	stack-prometheus-down cluster cluster-status cluster-down bench bench-mixed profile lint check-deploy clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-22s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -39,7 +39,7 @@ run: $(VENV)/.installed ## the embedded default: SQLite + local memory cache, de
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 test: $(VENV)/.installed ## the whole suite on real MariaDB primary+replica, memcached, Redis, HAProxy
-	@bash deploy/install-packages.sh wrk chromium prometheus
+	@bash deploy/install-packages.sh wrk chromium prometheus ethtool
 	@$(STACK) --profile $(TEST_PROFILE) up data
 	@set -a && . <($(STACK) --profile $(TEST_PROFILE) test-env) && set +a && \
 		POWNCE_TEST_PROFILE=$(TEST_PROFILE) $(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -74,6 +74,16 @@ stack-prometheus: ## Prometheus scraping the stack, its alert rules loaded: http
 
 stack-prometheus-down: ## stop the stack's Prometheus (its data stays in var/prometheus/stack/)
 	@bash deploy/prometheus.sh down --name stack
+
+cluster: $(VENV)/.installed ## the stack across hosts: one network namespace per host of deploy/cluster/hosts.env (root)
+	@bash deploy/install-packages.sh
+	@deploy/cluster.sh up
+
+cluster-status: ## each host of the cluster: linked, partitioned or slowed, and its components up/down
+	@deploy/cluster.sh status
+
+cluster-down: ## stop the cluster: every process, namespace, veth and its bridge
+	@deploy/cluster.sh down
 
 bench: $(VENV)/.installed ## measure through HAProxy on a stack of its own; var/bench/latest.json (BENCH_QUICK=1: no 1M step; MIXED_SECONDS=N)
 	@bash deploy/install-packages.sh wrk

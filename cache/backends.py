@@ -4,6 +4,11 @@ ID-list caches share one set of connections per thread.
 ``LOCATION``: a list, or a string separated by ``,`` or ``;`` (as Django's memcached backends
 accept), of ``host:port`` memcached servers; empty means the in-process stand-in
 (:class:`cache.local.LocalCluster`), for the embedded default.
+``LOCATION`` may instead be ``@PATH``: a node-list file (one ``host:port`` a line, ``#``
+comments), re-read when it changes — looked at no more than once per ``RELOAD_SECONDS`` per
+thread — so servers can join or leave a running cluster without restarting app servers
+(:meth:`cache.cluster.MemcachedCluster.set_servers` says what a joining server goes through).
+A file that is missing, empty or unreadable keeps the list in use (and at start, fails loudly).
 ``OPTIONS``: ``connect_timeout``, ``timeout``, ``retry_after``, ``marker_ttl``,
 ``min_compress_len`` (see :class:`cache.cluster.MemcachedCluster`).
 
@@ -21,6 +26,7 @@ the end of each one (``close()`` does nothing).
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from typing import Any
@@ -34,6 +40,52 @@ from cache.local import LocalCluster
 
 # memcached reads an expiry above 30 days as an absolute Unix time.
 _RELATIVE_LIMIT = 30 * 24 * 3600
+# How often a thread looks whether the node-list file changed (one stat()).
+RELOAD_SECONDS = 1.0
+
+
+def read_node_list(path: str) -> list[str]:
+    """The ``host:port`` lines of a node-list file (blank lines and ``#`` comments skipped)."""
+    with open(path, encoding="utf-8") as handle:
+        lines = (line.split("#", 1)[0].strip() for line in handle)
+        return [line for line in lines if line]
+
+
+class NodeListFile:
+    """A node-list file and when it was last read; ``changed()`` gives the new list, or None."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._stamp = self._stat()
+        self.servers = read_node_list(path)
+        if not self.servers:
+            raise ImproperlyConfigured(f"memcached node-list file {path} lists no server")
+        self._looked_at = time.monotonic()
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return None
+        return info.st_mtime_ns, info.st_size
+
+    def changed(self) -> list[str] | None:
+        now = time.monotonic()
+        if now - self._looked_at < RELOAD_SECONDS:
+            return None
+        self._looked_at = now
+        stamp = self._stat()
+        if stamp is None or stamp == self._stamp:
+            return None
+        try:
+            servers = read_node_list(self.path)
+        except OSError:
+            return None
+        self._stamp = stamp
+        if not servers or servers == self.servers:
+            return None
+        self.servers = servers
+        return servers
 
 
 class ClusterCache(BaseCache):
@@ -43,11 +95,19 @@ class ClusterCache(BaseCache):
             raise ImproperlyConfigured(f"KEY_PREFIX {self.key_prefix!r} is the cache layer's own (cache/keys.py)")
         servers = re.split("[;,]", server) if isinstance(server, str) else list(server)
         self._servers = [item.strip() for item in servers if item.strip()]
+        self._node_file: NodeListFile | None = None
+        if len(self._servers) == 1 and self._servers[0].startswith("@"):
+            self._node_file = NodeListFile(self._servers[0][1:])
+            self._servers = self._node_file.servers
         self._options = params.get("OPTIONS", {})
         self._cluster: MemcachedCluster | LocalCluster | None = None
 
     @property
     def cluster(self) -> MemcachedCluster | LocalCluster:
+        if self._node_file is not None and self._cluster is not None:
+            servers = self._node_file.changed()
+            if servers is not None:
+                self._cluster.set_servers(servers)
         if self._cluster is None:
             if self._servers:
                 self._cluster = MemcachedCluster(self._servers, **self._options)

@@ -32,6 +32,15 @@ Not guaranteed: a server cut off (not restarted) by a network partition may serv
 missed invalidations to readers in processes that never saw it fail, until some process that
 did sees it back and flushes it (at most ``retry_after`` seconds after it is reachable again).
 
+The server list can change while processes run (:meth:`MemcachedCluster.set_servers`, driven
+by a node-list file in :mod:`cache.backends`). Rendezvous hashing moves only the keys the new
+server now wins (about 1/N of them for the N-th server); every other key keeps its home. A
+server that joins the list — new, or back after being removed — is treated as one that missed
+invalidations: it is recovered (flushed, recovery marker stored) before its first use, exactly
+like a server that comes back after failing. Not guaranteed: while the processes of a
+cluster do not yet agree on the list (at most the file's re-read interval), an invalidation
+sent by a process with the old list lands on a key's old home only.
+
 Each thread has its own connections (Django creates cache backends per thread), so nothing here
 is shared between threads except what is passed in.
 """
@@ -101,18 +110,37 @@ class MemcachedCluster:
         can make a server's socket fail without a memcached to stop."""
         self.retry_after = retry_after
         self.marker_ttl = marker_ttl
+        self._client_options = dict(connect_timeout=connect_timeout, timeout=timeout,
+                                    min_compress_len=min_compress_len, socket_module=socket_module)
         self.nodes: list[Node] = []
         for address in servers:
-            client = ServerClient(
-                address,
-                connect_timeout=connect_timeout,
-                timeout=timeout,
-                min_compress_len=min_compress_len,
-                socket_module=socket_module,
-            )
+            client = ServerClient(address, **self._client_options)
             self.nodes.append(Node(address, client, mmh3.hash(address, signed=False)))
         if not self.nodes:
             raise ValueError("a memcached cluster needs at least one server")
+
+    def set_servers(self, servers: Iterable[str]) -> None:
+        """Use ``servers`` from now on. Servers kept keep their connection and state; a server
+        that joins is recovered (flushed, marker stored) before its first use; a server that
+        leaves is closed."""
+        current = {node.address: node for node in self.nodes}
+        nodes = []
+        for address in dict.fromkeys(servers):
+            node = current.pop(address, None)
+            if node is None:
+                client = ServerClient(address, **self._client_options)
+                node = Node(address, client, mmh3.hash(address, signed=False))
+                # Joined: may hold values that missed invalidations. retry_at 0: the next use
+                # recovers it (see _usable_for_reads and _store_many).
+                node.down_since, node.retry_at = time.monotonic(), 0.0
+                logger.warning("memcached %s joins the cluster (recovered before first use)", address)
+            nodes.append(node)
+        if not nodes:
+            raise ValueError("a memcached cluster needs at least one server")
+        for node in current.values():
+            logger.warning("memcached %s leaves the cluster", node.address)
+            node.client.close()
+        self.nodes = nodes
 
     # --- placement ----------------------------------------------------------------------
     def node_for(self, key: str) -> Node:

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Start, stop and inspect Pownce's topology on one machine, every server on 127.0.0.1.
+# Start, stop and inspect Pownce's topology on one machine, every server on 127.0.0.1 — or one
+# host's share of it on many machines (deploy/cluster.sh runs this script in each host's
+# network namespace with a profile generated from the inventory; see "Addresses" below).
 #
-#   deploy/stack.sh [--profile stack|test|bench] up     [GROUP|COMPONENT ...]
+#   deploy/stack.sh [--profile stack|test|bench|FILE.env] up     [GROUP|COMPONENT ...]
 #   deploy/stack.sh [--profile stack|test|bench] down   [GROUP|COMPONENT ...]
 #   deploy/stack.sh [--profile stack|test|bench] status
 #   deploy/stack.sh [--profile stack|test|bench] restart app  # rolling: one app server at a time
+#   deploy/stack.sh [--profile …] reload haproxy     # new server lines, no connection dropped
+#   deploy/stack.sh [--profile …] haproxy-config     # write and check var/PROFILE/haproxy.cfg, print it
 #   deploy/stack.sh [--profile stack|test|bench] env     # print the app's environment
 #   deploy/stack.sh --profile test test-env          # the environment pytest runs with
 #
@@ -22,6 +26,22 @@
 # The app component also runs the status page's sampler (`manage.py sample_status`, every
 # STATUS_SAMPLE_SECONDS, 15 by default) and gives each app server its own, freshly emptied,
 # PROMETHEUS_MULTIPROC_DIR under var/PROFILE/metrics/ (see pownce/metrics.py).
+#
+# Addresses. Every default is the single machine; a profile for one host of a cluster sets:
+#   BIND_ADDR        the address this host's servers listen on (127.0.0.1)
+#   PRIMARY_ADDR     where the primary is, for replicas and app servers (127.0.0.1)
+#   REPLICA_NODES    "addr:port …" the app servers read from (127.0.0.1:REPLICA_PORT)
+#   MEMCACHED_NODES  "addr:port …" the app servers cache in (127.0.0.1:each MEMCACHED_PORTS);
+#   MEMCACHED_NODES_FILE  or a node-list file instead, re-read by running app servers when it
+#                    changes (POWNCE_MEMCACHED=@FILE, cache/backends.py)
+#   REDIS_ADDR, HAPROXY_ADDR   where Redis and HAProxy's stats are (127.0.0.1)
+#   APP_SERVERS      "name=addr:port …" HAProxy's server lines (app1=127.0.0.1:each APP_PORTS)
+#   APP_NAMES        the names of this host's app servers, one per APP_PORTS (app1 app2 …)
+#   NGINX_ALLOW      addresses besides 127.0.0.1 an app server's nginx accepts (HAProxy's)
+#   DB_CLIENT_HOST   the host part of the MariaDB accounts (127.0.0.1; a subnet like 10.77.0.%)
+#   REDIS_PASSWORD   Redis's password (none on loopback; off loopback Redis refuses clients
+#                    without one: protected mode)
+#   REPLICA_SERVER_ID, ALLOWED_HOSTS, SECRET_KEY_FILE, MEDIA_DIR (shared by every app host)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +49,9 @@ PROFILE_NAME=stack
 if [ "${1:-}" = "--profile" ]; then PROFILE_NAME=$2; shift 2; fi
 ACTION=${1:-status}; shift || true
 PROFILE_FILE="$ROOT/deploy/profiles/$PROFILE_NAME.env"
+case $PROFILE_NAME in  # a path: a generated profile (deploy/cluster.sh), named after its file
+    */*) PROFILE_FILE=$PROFILE_NAME; PROFILE_NAME=$(basename "$PROFILE_NAME" .env) ;;
+esac
 [ -f "$PROFILE_FILE" ] || { echo "no profile $PROFILE_FILE" >&2; exit 2; }
 # shellcheck source=/dev/null
 . "$PROFILE_FILE"
@@ -42,6 +65,23 @@ mkdir -p "$RUN" "$LOG"
 say() { printf '%-10s %s\n' "$1" "$2"; }
 
 GUNICORN_PORT_OFFSET=${GUNICORN_PORT_OFFSET:-1000}
+BIND_ADDR=${BIND_ADDR:-127.0.0.1}
+PRIMARY_ADDR=${PRIMARY_ADDR:-127.0.0.1}
+REDIS_ADDR=${REDIS_ADDR:-127.0.0.1}
+HAPROXY_ADDR=${HAPROXY_ADDR:-127.0.0.1}
+REPLICA_NODES=${REPLICA_NODES:-127.0.0.1:$REPLICA_PORT}
+DB_CLIENT_HOST=${DB_CLIENT_HOST:-127.0.0.1}
+REPLICA_SERVER_ID=${REPLICA_SERVER_ID:-2}
+ALLOWED_HOSTS=${ALLOWED_HOSTS:-127.0.0.1,localhost}
+if [ -z "${APP_SERVERS:-}" ]; then
+    APP_SERVERS="" _i=0
+    for _port in $APP_PORTS; do _i=$((_i + 1)); APP_SERVERS+="${APP_SERVERS:+ }app$_i=127.0.0.1:$_port"; done
+fi
+if [ -z "${APP_NAMES:-}" ]; then
+    APP_NAMES="" _i=0
+    for _port in $APP_PORTS; do _i=$((_i + 1)); APP_NAMES+="${APP_NAMES:+ }app$_i"; done
+fi
+read -r -a APP_NAME_LIST <<< "$APP_NAMES"
 READY_TIMEOUT=${READY_TIMEOUT:-60}
 
 pid_alive() {  # a process that is exiting or a zombie (killed, not yet reaped) is not alive
@@ -50,11 +90,11 @@ pid_alive() {  # a process that is exiting or a zombie (killed, not yet reaped) 
         ! grep -qE '^State:\s+[ZX]' "/proc/$pid/status" 2>/dev/null
 }
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port_open() { (exec 3<>"/dev/tcp/${2:-$BIND_ADDR}/$1") 2>/dev/null; }  # port_open PORT [ADDR]
 
-wait_port() {  # wait_port PORT NAME LOGFILE
-    for _ in $(seq 1 100); do port_open "$1" && return 0; sleep 0.1; done
-    echo "$2 did not open port $1; see $3" >&2
+wait_port() {  # wait_port PORT NAME LOGFILE [ADDR]
+    for _ in $(seq 1 100); do port_open "$1" "${4:-$BIND_ADDR}" && return 0; sleep 0.1; done
+    echo "$2 did not open port ${4:-$BIND_ADDR}:$1; see $3" >&2
     tail -n 20 "$3" >&2 || true
     return 1
 }
@@ -80,14 +120,25 @@ stop_pidfile() {  # stop_pidfile PIDFILE NAME
 }
 
 secret_key() {
-    local file="$VAR/secret_key"
+    local file="${SECRET_KEY_FILE:-$VAR/secret_key}"
     [ -s "$file" ] || "$PY" -c 'import secrets; print(secrets.token_urlsafe(50))' > "$file"
     cat "$file"
 }
 
-memcached_list() {
-    local list="" port
-    for port in $MEMCACHED_PORTS; do list="${list:+$list,}127.0.0.1:$port"; done
+memcached_list() {  # POWNCE_MEMCACHED: the node-list file (@FILE) or the nodes, comma-separated
+    local list="" node
+    if [ -n "${MEMCACHED_NODES_FILE:-}" ]; then echo "@$MEMCACHED_NODES_FILE"; return; fi
+    for node in ${MEMCACHED_NODES:-$(for p in $MEMCACHED_PORTS; do echo "127.0.0.1:$p"; done)}; do
+        list="${list:+$list,}$node"
+    done
+    echo "$list"
+}
+
+replica_urls() {
+    local list="" node
+    for node in $REPLICA_NODES; do
+        list="${list:+$list,}mysql://$DB_USER:$DB_PASSWORD@$node/${APP_DB_NAME:-$DB_NAME}"
+    done
     echo "$list"
 }
 
@@ -97,14 +148,14 @@ app_env() {
 POWNCE_DEBUG=0
 POWNCE_HTTPS=0
 POWNCE_SECRET_KEY=$(secret_key)
-POWNCE_ALLOWED_HOSTS=127.0.0.1,localhost
-POWNCE_DB_PRIMARY=mysql://$DB_USER:$DB_PASSWORD@127.0.0.1:$PRIMARY_PORT/${APP_DB_NAME:-$DB_NAME}
-POWNCE_DB_REPLICAS=mysql://$DB_USER:$DB_PASSWORD@127.0.0.1:$REPLICA_PORT/${APP_DB_NAME:-$DB_NAME}
+POWNCE_ALLOWED_HOSTS=$ALLOWED_HOSTS
+POWNCE_DB_PRIMARY=mysql://$DB_USER:$DB_PASSWORD@$PRIMARY_ADDR:$PRIMARY_PORT/${APP_DB_NAME:-$DB_NAME}
+POWNCE_DB_REPLICAS=$(replica_urls)
 POWNCE_MEMCACHED=$(memcached_list)
-POWNCE_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+POWNCE_REDIS_URL=redis://${REDIS_PASSWORD:+:$REDIS_PASSWORD@}$REDIS_ADDR:$REDIS_PORT/0
 POWNCE_VAR_DIR=$VAR
-POWNCE_MEDIA_ROOT=$VAR/media
-POWNCE_HAPROXY_STATS_URL=http://127.0.0.1:$HAPROXY_STATS_PORT/
+POWNCE_MEDIA_ROOT=${MEDIA_DIR:-$VAR/media}
+POWNCE_HAPROXY_STATS_URL=http://$HAPROXY_ADDR:$HAPROXY_STATS_PORT/
 EOF
     local extra
     for extra in ${APP_EXTRA_ENV:-}; do echo "$extra"; done
@@ -126,7 +177,7 @@ mysql_root() {  # mysql_root NAME [args...]: the root client over the instance's
 
 start_mariadb() {  # start_mariadb NAME PORT SERVER_ID
     local name=$1 port=$2 server_id=$3 datadir="$VAR/$1/data"
-    if pid_alive "$RUN/$name.pid"; then say "$name" "already running on 127.0.0.1:$port"; return; fi
+    if pid_alive "$RUN/$name.pid"; then say "$name" "already running on $BIND_ADDR:$port"; return; fi
     refuse_taken_port "$port" "$name" || return 1
     if [ ! -d "$datadir/mysql" ]; then
         mkdir -p "$datadir"
@@ -137,7 +188,7 @@ start_mariadb() {  # start_mariadb NAME PORT SERVER_ID
     [ "$name" = replica ] && extra=(--read-only=1 --relay-log="$VAR/$name/data/replica-relay")
     # setsid: the server must not die with the shell (or the make) that started it.
     setsid mariadbd --no-defaults --user=root --datadir="$datadir" \
-        --port="$port" --bind-address=127.0.0.1 --socket="$RUN/$name.sock" \
+        --port="$port" --bind-address="$BIND_ADDR" --socket="$RUN/$name.sock" \
         --pid-file="$RUN/$name.pid" --log-error="$LOG/$name.err" \
         --server-id="$server_id" --log-bin --log-basename="$name" --binlog-format=ROW \
         --gtid-strict-mode=1 --log-slave-updates=1 --skip-name-resolve \
@@ -149,25 +200,25 @@ start_mariadb() {  # start_mariadb NAME PORT SERVER_ID
         sleep 0.1
     done
     wait_port "$port" "$name" "$LOG/$name.err"
-    say "$name" "started on 127.0.0.1:$port (pid $(cat "$RUN/$name.pid"), log $LOG/$name.err)"
+    say "$name" "started on $BIND_ADDR:$port (pid $(cat "$RUN/$name.pid"), log $LOG/$name.err)"
 }
 
 setup_primary() {  # users and database; idempotent, replicated to the replica through the binlog
     mysql_root primary <<EOF
 CREATE DATABASE IF NOT EXISTS \`$DB_NAME\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
-CREATE USER IF NOT EXISTS 'repl'@'127.0.0.1' IDENTIFIED BY '$REPL_PASSWORD';
-GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1';
-CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASSWORD';
-GRANT ALL PRIVILEGES ON \`$DB_NAME\`.* TO '$DB_USER'@'127.0.0.1';
-GRANT ALL PRIVILEGES ON \`test\\_$DB_NAME%\`.* TO '$DB_USER'@'127.0.0.1';
-GRANT SLAVE MONITOR, PROCESS ON *.* TO '$DB_USER'@'127.0.0.1';
+CREATE USER IF NOT EXISTS 'repl'@'$DB_CLIENT_HOST' IDENTIFIED BY '$REPL_PASSWORD';
+GRANT REPLICATION SLAVE ON *.* TO 'repl'@'$DB_CLIENT_HOST';
+CREATE USER IF NOT EXISTS '$DB_USER'@'$DB_CLIENT_HOST' IDENTIFIED BY '$DB_PASSWORD';
+GRANT ALL PRIVILEGES ON \`$DB_NAME\`.* TO '$DB_USER'@'$DB_CLIENT_HOST';
+GRANT ALL PRIVILEGES ON \`test\\_$DB_NAME%\`.* TO '$DB_USER'@'$DB_CLIENT_HOST';
+GRANT SLAVE MONITOR, PROCESS ON *.* TO '$DB_USER'@'$DB_CLIENT_HOST';
 EOF
 }
 
 setup_replica() {  # point the replica at the primary once; afterwards just make sure it runs
     if [ -z "$(mysql_root replica -e 'SHOW SLAVE STATUS')" ]; then
         mysql_root replica <<EOF
-CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$PRIMARY_PORT, MASTER_USER='repl',
+CHANGE MASTER TO MASTER_HOST='$PRIMARY_ADDR', MASTER_PORT=$PRIMARY_PORT, MASTER_USER='repl',
   MASTER_PASSWORD='$REPL_PASSWORD', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1;
 EOF
     fi
@@ -178,12 +229,14 @@ EOF
     mysql_root replica -e "START SLAVE" 2>/dev/null || true
     # The replica is only useful once it has caught up with the primary's users and schema.
     local gtid
-    gtid=$(mysql_root primary -N -e "SELECT @@gtid_binlog_pos")
+    # Asked over the network as the app's account: the primary may be on another host.
+    gtid=$(mariadb --no-defaults --host="$PRIMARY_ADDR" --port="$PRIMARY_PORT" --user="$DB_USER" \
+        --password="$DB_PASSWORD" -N -e "SELECT @@gtid_binlog_pos")
     if [ -n "$gtid" ] && ! mysql_root replica -N -e "SELECT MASTER_GTID_WAIT('$gtid', 30)" | grep -q '^0$'; then
         echo "replica did not catch up with the primary ($gtid); see $LOG/replica.err" >&2
         return 1
     fi
-    say replica "replicating from 127.0.0.1:$PRIMARY_PORT (GTID)"
+    say replica "replicating from $PRIMARY_ADDR:$PRIMARY_PORT (GTID)"
 }
 
 replica_status() {
@@ -196,30 +249,32 @@ start_memcached() {
     local port
     for port in $MEMCACHED_PORTS; do
         local name="memcached-$port"
-        if pid_alive "$RUN/$name.pid"; then say memcached "already running on 127.0.0.1:$port"; continue; fi
+        if pid_alive "$RUN/$name.pid"; then say memcached "already running on $BIND_ADDR:$port"; continue; fi
         if port_open "$port"; then
-            echo "memcached: 127.0.0.1:$port is taken by a process this script did not start" >&2
+            echo "memcached: $BIND_ADDR:$port is taken by a process this script did not start" >&2
             return 1
         fi
-        setsid memcached -u root -l 127.0.0.1 -p "$port" -U 0 -m 128 -c 2048 \
+        setsid memcached -u root -l "$BIND_ADDR" -p "$port" -U 0 -m 128 -c 2048 \
             < /dev/null > "$LOG/$name.log" 2>&1 &
         local pid=$!
         wait_port "$port" memcached "$LOG/$name.log"
         # The port may have been opened by someone else: the pid file names our process only.
         kill -0 "$pid" 2>/dev/null || { echo "memcached on $port exited; see $LOG/$name.log" >&2; return 1; }
         echo "$pid" > "$RUN/$name.pid"
-        say memcached "started on 127.0.0.1:$port (pid $(cat "$RUN/$name.pid"))"
+        say memcached "started on $BIND_ADDR:$port (pid $(cat "$RUN/$name.pid"))"
     done
 }
 
 start_redis() {
-    if pid_alive "$RUN/redis.pid"; then say redis "already running on 127.0.0.1:$REDIS_PORT"; return; fi
+    if pid_alive "$RUN/redis.pid"; then say redis "already running on $BIND_ADDR:$REDIS_PORT"; return; fi
     refuse_taken_port "$REDIS_PORT" redis || return 1
     mkdir -p "$VAR/redis"
-    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    local auth=()
+    [ -n "${REDIS_PASSWORD:-}" ] && auth=(--requirepass "$REDIS_PASSWORD")
+    redis-server --port "$REDIS_PORT" --bind "$BIND_ADDR" "${auth[@]}" --save '' --appendonly no \
         --daemonize yes --pidfile "$RUN/redis.pid" --logfile "$LOG/redis.log" --dir "$VAR/redis"
     wait_port "$REDIS_PORT" redis "$LOG/redis.log"
-    say redis "started on 127.0.0.1:$REDIS_PORT (pid $(cat "$RUN/redis.pid"), log $LOG/redis.log)"
+    say redis "started on $BIND_ADDR:$REDIS_PORT (pid $(cat "$RUN/redis.pid"), log $LOG/redis.log)"
 }
 
 # --- app servers (nginx + gunicorn), HAProxy -----------------------------------------------
@@ -238,46 +293,51 @@ start_gunicorn() {  # start_gunicorn NAME PORT: the gunicorn behind NAME's nginx
         cd "$ROOT"
         "$ROOT/.venv/bin/gunicorn" -c deploy/gunicorn.conf.py --daemon
     )
-    for _ in $(seq 1 100); do pid_alive "$RUN/$name.pid" && port_open "$port" && break; sleep 0.1; done
-    wait_port "$port" "$name" "$LOG/$name.error.log"
+    # gunicorn listens on the host's loopback: only the nginx of its own host talks to it.
+    for _ in $(seq 1 100); do pid_alive "$RUN/$name.pid" && port_open "$port" 127.0.0.1 && break; sleep 0.1; done
+    wait_port "$port" "$name" "$LOG/$name.error.log" 127.0.0.1
     say "$name" "gunicorn on 127.0.0.1:$port (pid $(cat "$RUN/$name.pid"), logs $LOG/$name.*.log)"
 }
 
 start_nginx() {  # start_nginx NAME PORT GUNICORN_PORT: NAME's buffering proxy
     local name=$1 port=$2 gport=$3 conf="$VAR/nginx-$1.conf" tmp="$VAR/nginx/$1"
-    local upload_mb=${POWNCE_MAX_UPLOAD_MB:-100}
+    local upload_mb=${POWNCE_MAX_UPLOAD_MB:-100} allow="" addr
+    # HAProxy's address, and the host's own (a rolling restart asks the new server for /healthz
+    # before putting it back in rotation).
+    for addr in ${NGINX_ALLOW:-}; do allow+="allow $addr; "; done
+    [ "$BIND_ADDR" = 127.0.0.1 ] || allow+="allow $BIND_ADDR; "
     mkdir -p "$tmp"
     sed -e "s|@USER@|$(id -un)|g" -e "s|@RUN@|$RUN|g" -e "s|@LOG@|$LOG|g" -e "s|@NAME@|$name|g" \
-        -e "s|@TMP@|$tmp|g" -e "s|@ADDR@|127.0.0.1|g" -e "s|@PORT@|$port|g" -e "s|@GUNICORN_PORT@|$gport|g" \
+        -e "s|@TMP@|$tmp|g" -e "s|@ADDR@|$BIND_ADDR|g" -e "s|@ALLOW@|$allow|g" -e "s|@PORT@|$port|g" -e "s|@GUNICORN_PORT@|$gport|g" \
         -e "s|@MAX_BODY@|$((upload_mb + 1))m|g" -e "s|@MAX_UPLOAD_MB@|$upload_mb|g" \
-        -e "s|@FILE_PREFIX@|/protected-media/|g" -e "s|@MEDIA_ROOT@|$VAR/media|g" \
+        -e "s|@FILE_PREFIX@|/protected-media/|g" -e "s|@MEDIA_ROOT@|${MEDIA_DIR:-$VAR/media}|g" \
         "$ROOT/deploy/nginx.conf" > "$conf"
     if pid_alive "$RUN/nginx-$name.pid"; then
         nginx -q -c "$conf" -s reload 2>> "$LOG/nginx-$name.error.log"
-        say "$name" "nginx already running on 127.0.0.1:$port (configuration reloaded)"
+        say "$name" "nginx already running on $BIND_ADDR:$port (configuration reloaded)"
         return
     fi
     nginx -q -t -c "$conf" 2> "$LOG/nginx-$name.check.log" || { cat "$LOG/nginx-$name.check.log" >&2; return 1; }
     nginx -c "$conf"
     wait_port "$port" "nginx-$name" "$LOG/nginx-$name.error.log"
-    say "$name" "http://127.0.0.1:$port/ (nginx pid $(cat "$RUN/nginx-$name.pid") -> gunicorn :$gport)"
+    say "$name" "http://$BIND_ADDR:$port/ (nginx pid $(cat "$RUN/nginx-$name.pid") -> gunicorn :$gport)"
 }
 
 start_apps() {
-    local i=0 port
+    local i=0 port name
     for port in $APP_PORTS; do
-        i=$((i + 1))
-        start_gunicorn "app$i" $((port + GUNICORN_PORT_OFFSET))
-        start_nginx "app$i" "$port" $((port + GUNICORN_PORT_OFFSET))
+        name=${APP_NAME_LIST[$i]}; i=$((i + 1))
+        start_gunicorn "$name" $((port + GUNICORN_PORT_OFFSET))
+        start_nginx "$name" "$port" $((port + GUNICORN_PORT_OFFSET))
     done
 }
 
 stop_apps() {
-    local i=0 port
+    local i=0 port name
     for port in $APP_PORTS; do
-        i=$((i + 1))
-        stop_pidfile "$RUN/nginx-app$i.pid" "nginx-app$i"
-        stop_pidfile "$RUN/app$i.pid" "app$i"
+        name=${APP_NAME_LIST[$i]}; i=$((i + 1))
+        stop_pidfile "$RUN/nginx-$name.pid" "nginx-$name"
+        stop_pidfile "$RUN/$name.pid" "$name"
     done
 }
 
@@ -300,19 +360,19 @@ wait_ready() {
 # meanwhile: 0 failed requests.
 restart_apps() {
     pid_alive "$RUN/haproxy.pid" || { echo "restart app needs HAProxy running (stack.sh up)" >&2; return 1; }
-    local i=0 port
+    local i=0 port name
     for port in $APP_PORTS; do
-        i=$((i + 1))
-        haproxyctl drain "app$i" --timeout 60
-        say "app$i" "drained"
-        stop_pidfile "$RUN/app$i.pid" "app$i"
-        start_gunicorn "app$i" $((port + GUNICORN_PORT_OFFSET))
-        start_nginx "app$i" "$port" $((port + GUNICORN_PORT_OFFSET))
+        name=${APP_NAME_LIST[$i]}; i=$((i + 1))
+        haproxyctl drain "$name" --timeout 60
+        say "$name" "drained"
+        stop_pidfile "$RUN/$name.pid" "$name"
+        start_gunicorn "$name" $((port + GUNICORN_PORT_OFFSET))
+        start_nginx "$name" "$port" $((port + GUNICORN_PORT_OFFSET))
         # Its workers answer before it takes traffic: on a busy machine they need seconds to boot.
-        haproxyctl wait-healthy "http://127.0.0.1:$port/healthz" --timeout "$READY_TIMEOUT"
-        haproxyctl ready "app$i"
-        haproxyctl wait-up "app$i" --timeout "$READY_TIMEOUT"
-        say "app$i" "UP again"
+        haproxyctl wait-healthy "http://$BIND_ADDR:$port/healthz" --timeout "$READY_TIMEOUT"
+        haproxyctl ready "$name"
+        haproxyctl wait-up "$name" --timeout "$READY_TIMEOUT"
+        say "$name" "UP again"
     done
 }
 
@@ -350,22 +410,33 @@ start_sampler() {
 }
 
 haproxy_config() {  # var/PROFILE/haproxy.cfg: deploy/haproxy.cfg with one server line per app server
-    local i=0 port lines=""
-    for port in $APP_PORTS; do
-        i=$((i + 1))
-        lines+="    server app$i 127.0.0.1:$port check\n"
+    local server lines=""
+    for server in $APP_SERVERS; do  # name=addr:port
+        lines+="    server ${server%%=*} ${server#*=} check\n"
     done
     sed "s|^ *@APP_SERVERS@\$|${lines%\\n}|" "$ROOT/deploy/haproxy.cfg" > "$VAR/haproxy.cfg"
-    export POWNCE_RUN_DIR="$RUN" HAPROXY_PORT HAPROXY_STATS_PORT
+    export POWNCE_RUN_DIR="$RUN" HAPROXY_PORT HAPROXY_STATS_PORT HAPROXY_BIND=$BIND_ADDR
 }
 
 start_haproxy() {
-    if pid_alive "$RUN/haproxy.pid"; then say haproxy "already running on 127.0.0.1:$HAPROXY_PORT"; return; fi
+    if pid_alive "$RUN/haproxy.pid"; then say haproxy "already running on $BIND_ADDR:$HAPROXY_PORT"; return; fi
     haproxy_config
     haproxy -c -q -f "$VAR/haproxy.cfg"
     haproxy -D -f "$VAR/haproxy.cfg" > "$LOG/haproxy.log" 2>&1
     wait_port "$HAPROXY_PORT" haproxy "$LOG/haproxy.log"
-    say haproxy "http://127.0.0.1:$HAPROXY_PORT/ (stats and /metrics on 127.0.0.1:$HAPROXY_STATS_PORT)"
+    say haproxy "http://$BIND_ADDR:$HAPROXY_PORT/ (stats and /metrics on $BIND_ADDR:$HAPROXY_STATS_PORT)"
+}
+
+# A new configuration (APP_SERVERS changed: an app server added or removed) without dropping a
+# connection: a new HAProxy takes the listening sockets over, the old one finishes its requests.
+reload_haproxy() {
+    pid_alive "$RUN/haproxy.pid" || { start_haproxy; return; }
+    local old
+    old=$(cat "$RUN/haproxy.pid")
+    haproxy_config
+    haproxy -c -q -f "$VAR/haproxy.cfg"
+    haproxy -D -f "$VAR/haproxy.cfg" -x "$RUN/haproxy.sock" -sf "$old" >> "$LOG/haproxy.log" 2>&1
+    say haproxy "reloaded (new pid $(cat "$RUN/haproxy.pid"), old pid $old finishes its requests)"
 }
 
 migrate() {
@@ -395,7 +466,7 @@ up() {
         case $c in app|haproxy) web=1 ;; esac
         case $c in
             primary) start_mariadb primary "$PRIMARY_PORT" 1; setup_primary ;;
-            replica) start_mariadb replica "$REPLICA_PORT" 2; setup_replica ;;
+            replica) start_mariadb replica "$REPLICA_PORT" "$REPLICA_SERVER_ID"; setup_replica ;;
             memcached) start_memcached ;;
             redis) start_redis ;;
             # The test profile's app servers serve the database pytest creates and migrates.
@@ -426,18 +497,23 @@ down() {
 
 status() {
     local state port i=0
-    show() { if pid_alive "$2" && port_open "$3"; then state="up"; else state="DOWN"; fi; say "$1" "$state  127.0.0.1:$3  ${4:-}"; }
+    show() {  # show NAME PIDFILE PORT [NOTE [ADDR]]
+        local addr=${5:-$BIND_ADDR}
+        if pid_alive "$2" && port_open "$3" "$addr"; then state="up"; else state="DOWN"; fi
+        say "$1" "$state  $addr:$3  ${4:-}"
+    }
     echo "profile $PROFILE_NAME (var/$PROFILE_NAME)"
     show primary "$RUN/primary.pid" "$PRIMARY_PORT"
     show replica "$RUN/replica.pid" "$REPLICA_PORT" "$(pid_alive "$RUN/replica.pid" && replica_status)"
     for port in $MEMCACHED_PORTS; do show memcached "$RUN/memcached-$port.pid" "$port"; done
     show redis "$RUN/redis.pid" "$REDIS_PORT"
+    local name
     for port in $APP_PORTS; do
-        i=$((i + 1))
-        show "app$i" "$RUN/app$i.pid" $((port + GUNICORN_PORT_OFFSET)) "gunicorn"
-        show "nginx$i" "$RUN/nginx-app$i.pid" "$port" "buffering proxy of app$i"
+        name=${APP_NAME_LIST[$i]}; i=$((i + 1))
+        show "$name" "$RUN/$name.pid" $((port + GUNICORN_PORT_OFFSET)) "gunicorn" 127.0.0.1
+        show "nginx-$name" "$RUN/nginx-$name.pid" "$port" "buffering proxy of $name"
     done
-    show haproxy "$RUN/haproxy.pid" "$HAPROXY_PORT" "stats http://127.0.0.1:$HAPROXY_STATS_PORT/"
+    show haproxy "$RUN/haproxy.pid" "$HAPROXY_PORT" "stats http://$BIND_ADDR:$HAPROXY_STATS_PORT/"
     if pid_alive "$RUN/sampler.pid"; then state="up  pid $(cat "$RUN/sampler.pid")"; else state="DOWN"; fi
     say sampler "$state  log $LOG/sampler.log"
     if pid_alive "$RUN/worker.pid"; then state="up  pid $(cat "$RUN/worker.pid")"; else state="DOWN"; fi
@@ -447,10 +523,13 @@ status() {
 case $ACTION in
     up) up "$@" ;;
     restart) [ "${1:-}" = app ] || { echo "usage: $0 restart app" >&2; exit 2; }; restart_apps ;;
+    # Write var/PROFILE/haproxy.cfg, have HAProxy check it, print it.
+    haproxy-config) haproxy_config; haproxy -c -q -f "$VAR/haproxy.cfg"; cat "$VAR/haproxy.cfg" ;;
+    reload) [ "${1:-}" = haproxy ] || { echo "usage: $0 reload haproxy" >&2; exit 2; }; reload_haproxy ;;
     down) down "$@" ;;
     status) status ;;
     env) app_env ;;
     # pytest adds "test_" to the database name itself.
     test-env) APP_DB_NAME="" app_env ;;
-    *) echo "usage: $0 [--profile stack|test|bench] up|down|status|env|restart app [components]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--profile stack|test|bench|FILE.env] up|down|status|env|restart app|reload haproxy|haproxy-config [components]" >&2; exit 2 ;;
 esac

@@ -33,30 +33,35 @@ class Outcome:
     seconds: float
     headers: dict = field(default_factory=dict)  # names in lower case
     signed_in: bool = False  # the page shows the navigation of a signed-in person
+    started: float = 0.0  # time.monotonic() when the request was sent
 
 
 class Browser:
-    """One person's browser: cookies kept, redirects not followed (a 302 is an answer)."""
+    """One person's browser: cookies kept, redirects not followed (a 302 is an answer).
+    ``base``: the site (the test profile's HAProxy by default); ``cookies``: a session made
+    elsewhere (a cluster's own database) instead of ``user``'s."""
 
-    def __init__(self, user=None, *, timeout: float = 30) -> None:
+    def __init__(self, user=None, *, timeout: float = 30, base: str = HAPROXY, cookies: dict | None = None) -> None:
+        self.base = base
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirects)
         self.timeout = timeout
         self.csrf = ""
+        self.last_text = ""
         if user is not None:
             client = Client()
             client.force_login(user)
             self.cookies = {settings.SESSION_COOKIE_NAME: client.cookies[settings.SESSION_COOKIE_NAME].value}
         else:
-            self.cookies = {}
+            self.cookies = dict(cookies or {})
 
     def request(self, path: str, data: dict | None = None) -> Outcome:
         body = urllib.parse.urlencode(data).encode() if data is not None else None
-        request = urllib.request.Request(HAPROXY + path, data=body)
+        request = urllib.request.Request(self.base + path, data=body)
         if self.cookies:
             request.add_header("Cookie", "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
         if data is not None:
-            request.add_header("Referer", HAPROXY + "/")
+            request.add_header("Referer", self.base + "/")
         started = time.monotonic()
         try:
             with self.opener.open(request, timeout=self.timeout) as response:
@@ -66,12 +71,13 @@ class Browser:
             text = error.read().decode(errors="replace")
             status, headers = error.code, {k.lower(): v for k, v in error.headers.items()}
         except OSError:
-            return Outcome(0, time.monotonic() - started)
+            return Outcome(0, time.monotonic() - started, started=started)
+        self.last_text = text  # the body of the last answer (one browser is one thread)
         for cookie in self.jar:
             self.cookies[cookie.name] = cookie.value
         if match := CSRF_INPUT.search(text):
             self.csrf = match.group(1)
-        return Outcome(status, time.monotonic() - started, headers, 'class="nav-me"' in text)
+        return Outcome(status, time.monotonic() - started, headers, 'class="nav-me"' in text, started)
 
     def post_note(self, body: str, key: str) -> Outcome:
         """Send the note form (``key`` is its idempotency key); needs a CSRF token from a page."""

@@ -4,6 +4,8 @@ Once, or every SECONDS until stopped (deploy/stack.sh runs it that way next to t
 servers), keeping the last hour in Redis for the charts of /admin/status/ (pownce/status.py). With
 ``--metrics ADDR:PORT`` (or ``POWNCE_STATUS_METRICS``) it also serves its newest sample to
 Prometheus at ``http://ADDR:PORT/metrics`` (pownce/status_metrics.py).
+Sampling every SECONDS, a round that fails (Redis out of reach) is reported on stderr and the
+next round tries again: an outage leaves a gap in the charts, not a dead sampler.
 """
 
 from __future__ import annotations
@@ -45,13 +47,21 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         while True:
             started = time.monotonic()
-            sample = status.take_sample()
-            status.store(sample)
-            if exported is not None:
-                exported.update(sample)
-            failed = sorted(name for name, value in sample.items() if isinstance(value, dict) and "error" in value)
-            missing = f"; unavailable: {', '.join(failed)}" if failed else ""
-            self.stdout.write(f"sampled at {sample['t']:.0f}{missing}")
+            try:
+                sample = status.take_sample()
+                if exported is not None:
+                    # Prometheus still gets the newest figures while Redis (the charts' store) is away.
+                    exported.update(sample)
+                status.store(sample)
+            except Exception as exc:  # Redis (where samples live) out of reach: the next round tries again
+                if every <= 0:
+                    raise
+                self.stderr.write(f"could not sample or store ({exc.__class__.__name__}: {exc}); trying again")
+            else:
+                failed = sorted(name for name, value in sample.items()
+                                if isinstance(value, dict) and "error" in value)
+                missing = f"; unavailable: {', '.join(failed)}" if failed else ""
+                self.stdout.write(f"sampled at {sample['t']:.0f}{missing}")
             if every <= 0:
                 return
             while not stopping and time.monotonic() - started < every:

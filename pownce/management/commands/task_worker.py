@@ -4,7 +4,10 @@
   with it (a replica may not have them yet);
 * at start, the tasks this worker id had claimed and not finished are queued again (the
   previous process with this id died running them), and every minute any task running for
-  longer than TASK_ABANDONED_SECONDS is (see ``pownce.task_queue``).
+  longer than TASK_ABANDONED_SECONDS is (see ``pownce.task_queue``);
+* the primary out of reach (restarted, hung, cut off the network) does not end the worker: it
+  waits ``RETRY_SECONDS`` and starts polling again (a task that was running is taken back by
+  the abandoned-task sweep, as if its worker had died).
 
 Give each worker a stable id, unique across machines (``--worker-id``, default
 ``<host name>-worker``), so a restarted worker takes back exactly its own tasks.
@@ -15,9 +18,10 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 
 from django.conf import settings
-from django.db import connections
+from django.db import DatabaseError, connections
 from django_tasks_db.management.commands.db_worker import Command as DBWorkerCommand
 
 from pownce import router, task_queue
@@ -25,6 +29,7 @@ from pownce import router, task_queue
 logger = logging.getLogger("pownce.tasks")
 
 SWEEP_SECONDS = 60
+RETRY_SECONDS = 1
 
 
 def _sweep_abandoned(stop: threading.Event) -> None:
@@ -54,6 +59,14 @@ class Command(DBWorkerCommand):
         stop = threading.Event()
         threading.Thread(target=_sweep_abandoned, args=(stop,), name="abandoned-tasks", daemon=True).start()
         try:
-            super().handle(*args, worker_id=worker_id, **options)
+            while True:
+                try:
+                    super().handle(*args, worker_id=worker_id, **options)
+                    return
+                except DatabaseError as exc:  # SIGTERM still ends it: db_worker's handler exits
+                    logger.warning("worker %s: the database is out of reach (%s); polling again in %ss",
+                                   worker_id, exc, RETRY_SECONDS)
+                    connections.close_all()
+                    time.sleep(RETRY_SECONDS)
         finally:
             stop.set()
