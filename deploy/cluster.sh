@@ -85,7 +85,7 @@ APP_SERVERS="$servers"
 NGINX_ALLOW="$lbs"
 DB_CLIENT_HOST=${BRIDGE_ADDR%.*}.%
 REPLICA_SERVER_ID=$replica_id
-ALLOWED_HOSTS=$(first_addr haproxy),127.0.0.1,localhost
+ALLOWED_HOSTS=$(first_addr haproxy),$addr,127.0.0.1,localhost
 SECRET_KEY_FILE=$SHARED/secret_key
 MEDIA_DIR=$SHARED/media
 DB_NAME=$DB_NAME
@@ -95,6 +95,7 @@ REPL_PASSWORD=$REPL_PASSWORD
 REDIS_PASSWORD=$REDIS_PASSWORD
 GUNICORN_WORKERS=$GUNICORN_WORKERS
 INNODB_BUFFER_POOL=$INNODB_BUFFER_POOL
+APP_EXTRA_ENV="POWNCE_STATUS_METRICS=$addr:$SAMPLER_METRICS_PORT"
 EOF
         mv "$PROFILES/cluster-$name.env.tmp" "$PROFILES/cluster-$name.env"
     done < <(hosts_live)
@@ -152,38 +153,35 @@ up() {
     while read -r name addr roles; do make_host "$name" "$addr"; done < <(hosts_live)
     for phase in $PHASES; do
         start_role "$phase"
-        if [ "$phase" = haproxy ]; then start_prometheus_hook; fi
+        if [ "$phase" = haproxy ]; then start_prometheus; fi
     done
     say cluster "up: $(lb_url)"
 }
 
-# ----- HOOK: Prometheus on the load balancer's host ------------------------------------------
-# lb1 runs Prometheus, scraping every app host's /metrics. deploy/prometheus.sh is called in
-# lb1's namespace with the targets (addr:port of each app host's nginx), when it exists.
-start_prometheus_hook() {
-    local lb targets="" name addr
+# ----- Prometheus on the load balancer's host ------------------------------------------------
+# lb1 runs Prometheus (deploy/prometheus.sh in its namespace, bound to its address): it scrapes
+# every app host's /metrics through that host's nginx (which lets the load balancer in), each
+# app host's status sampler, and HAProxy's exporter.
+start_prometheus() {
+    local lb args=() name addr
     lb=$(with_role haproxy | awk 'NR == 1 {print $1}')
-    while read -r name addr; do targets+="${targets:+ }$addr:$APP_PORT"; done < <(with_role app)
-    if [ -x "$ROOT/deploy/prometheus.sh" ]; then
-        ip netns exec "$(ns "$lb")" "$ROOT/deploy/prometheus.sh" up --bind "$(addr_of "$lb")" --targets "$targets" |
-            sed "s/^/[$lb] /"
-    fi
+    while read -r name addr; do
+        args+=(--app "$addr:$APP_PORT" --sampler "$addr:$SAMPLER_METRICS_PORT")
+    done < <(with_role app)
+    ip netns exec "$(ns "$lb")" "$ROOT/deploy/prometheus.sh" up --name cluster \
+        --listen "$(addr_of "$lb"):$PROMETHEUS_PORT" --haproxy "$(addr_of "$lb"):$HAPROXY_STATS_PORT" "${args[@]}" |
+        sed "s/^/[$lb] /"
 }
-stop_prometheus_hook() {
-    local lb
-    lb=$(with_role haproxy | awk 'NR == 1 {print $1}')
-    if [ -x "$ROOT/deploy/prometheus.sh" ] && ip netns list | grep -q "^$(ns "$lb")\b"; then
-        ip netns exec "$(ns "$lb")" "$ROOT/deploy/prometheus.sh" down | sed "s/^/[$lb] /" || true
-    fi
+stop_prometheus() {
+    "$ROOT/deploy/prometheus.sh" down --name cluster | sed "s/^/[prometheus] /" || true
 }
-# ----- end of the Prometheus hook ----------------------------------------------------------
 
 # Everything goes, even after a failed run: each host's components by their pid files, then any
 # process still inside one of our namespaces, then the namespaces, veths and the bridge.
 down() {
     need_root
     local name netns pid
-    [ -f "$PROFILES/cluster-$(with_role haproxy | awk 'NR == 1 {print $1}').env" ] && stop_prometheus_hook
+    [ -f "$PROFILES/cluster-$(with_role haproxy | awk 'NR == 1 {print $1}').env" ] && stop_prometheus
     while read -r name _ _; do
         if ip netns list | grep -q "^$(ns "$name")\b" && [ -f "$PROFILES/cluster-$name.env" ]; then
             stack_on "$name" down 2>&1 | sed "s/^/[$name] /" || true

@@ -46,7 +46,9 @@ def states(path: str) -> dict[str, dict[str, str]]:
 
 def answers_200(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=3) as response:
+        # The Host HAProxy's own check sends (an allowed host on every server).
+        request = urllib.request.Request(url, headers={"Host": "127.0.0.1"})
+        with urllib.request.urlopen(request, timeout=3) as response:
             return response.status == 200
     except (OSError, urllib.error.HTTPError):
         return False
