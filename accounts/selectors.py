@@ -299,10 +299,31 @@ class Relationship:
 
 
 def relationship(viewer: User, other: User) -> Relationship:
+    """From the viewer's cached people and blocks lists (one cache call); from the database
+    when a block is involved (the list does not say who blocked whom) or a full list may have
+    been cut before ``other``."""
     if not viewer.is_authenticated:
         return Relationship(is_anonymous=True)
     if viewer.pk == other.pk:
         return Relationship(is_self=True)
+    kinds = ("friends", "fans", "fan_of", "pending")
+    names = {people_list(kind, viewer.pk): _loader(kind, viewer) for kind in kinds}
+    names[blocks_list(viewer.pk)] = blocks_loader(viewer)
+    found = idlists.get_many(names)
+    lists = {kind: found[people_list(kind, viewer.pk)] for kind in kinds}
+    cut = any(len(ids) >= idlists.cap() and other.pk not in ids for ids in found.values())
+    if cut or other.pk in found[blocks_list(viewer.pk)]:
+        return _relationship_from_database(viewer, other)
+    friends = other.pk in lists["friends"]
+    fan = other.pk in lists["fans"]
+    return Relationship(
+        you_are_fan=friends or other.pk in lists["fan_of"],
+        they_are_fan=friends or fan,
+        request_ignored=fan and other.pk not in lists["pending"],
+    )
+
+
+def _relationship_from_database(viewer: User, other: User) -> Relationship:
     fanships = dict(
         Fanship.objects.filter(Q(fan=viewer, idol=other) | Q(fan=other, idol=viewer)).values_list("fan_id", "ignored")
     )

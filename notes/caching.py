@@ -9,7 +9,9 @@ ID lists (cache/idlists.py), newest first:
 * ``sent:<user>`` — every note the user wrote; ``public_by:<user>`` — their public ones;
 * ``public`` — every public note;
 * ``replies:<note>`` — a note's replies;
-* ``stars:<user>`` — notes the user starred (the "starred" mark on each card).
+* ``stars:<user>`` — notes the user starred (the "starred" mark on each card);
+* ``received_from:<reader>:<author>`` — the author's non-public notes delivered to the reader
+  that they may see (with ``public_by:<author>``, what a signed-in reader sees of a profile).
 
 Reply and star counts are ``NoteCounts`` objects (notes/counts.py), kept apart from the note so
 a star does not invalidate the note everyone reads; their signals invalidate them.
@@ -57,17 +59,30 @@ def stars_of(user_id: int) -> str:
 PUBLIC = "public"
 
 
+def received_from(reader_id: int, author_id: int) -> str:
+    return f"received_from:{reader_id}:{author_id}"
+
+
 def note_delivered(*, author_id: int, public: bool, recipient_ids: Iterable[int], using: str | None = None) -> None:
     """A note reached these inboxes (or left them, when deleted)."""
+    recipient_ids = list(recipient_ids)
     names = [inbox(pk) for pk in recipient_ids] + [sent(author_id)]
     if public:
         names += [PUBLIC, public_by(author_id)]
+    else:
+        names += [received_from(pk, author_id) for pk in recipient_ids]
     idlists.invalidate(names, using=using)
 
 
-def inboxes_changed(recipient_ids: Iterable[int], *, using: str | None = None) -> None:
+def inboxes_changed(
+    recipient_ids: Iterable[int], *, author_id: int, public: bool, using: str | None = None
+) -> None:
     """A note reached these inboxes, and only these lists changed (one batch of a fan-out)."""
-    idlists.invalidate([inbox(pk) for pk in recipient_ids], using=using)
+    recipient_ids = list(recipient_ids)
+    names = [inbox(pk) for pk in recipient_ids]
+    if not public:
+        names += [received_from(pk, author_id) for pk in recipient_ids]
+    idlists.invalidate(names, using=using)
 
 
 def reply_changed(*, note_id: int, recipient_ids: Iterable[int], using: str | None = None) -> None:
@@ -87,7 +102,9 @@ def note_rows_changed(note_ids: Iterable[Any], *, using: str | None = None) -> N
 
 def _block_changed(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
     people = (instance.blocker_id, instance.blocked_id)
-    idlists.invalidate([name(pk) for pk in people for name in (inbox, home_replies)], using=using)
+    names = [name(pk) for pk in people for name in (inbox, home_replies)]
+    names += [received_from(instance.blocker_id, instance.blocked_id), received_from(instance.blocked_id, instance.blocker_id)]
+    idlists.invalidate(names, using=using)
 
 
 def connect() -> None:

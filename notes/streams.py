@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from accounts.models import User
 from accounts.selectors import AudienceOptions, AudienceReads
-from cache import Batch
+from cache import Batch, idlists
 from notes import caching
 from notes.models import Note, NoteCounts, Reply
 from notes.selectors import (
@@ -78,16 +78,25 @@ def public_stream(viewer, *, before: int | None = None) -> Page:
 
 
 def profile_stream(viewer, author: User, *, before: int | None = None) -> Page:
-    """What ``viewer`` may see of ``author``'s notes. The author's own view and everyone's view
-    of their public notes come from cached lists; a signed-in reader who may also have received
-    non-public notes from the author is answered by the database."""
+    """What ``viewer`` may see of ``author``'s notes, from cached lists: the author's own view
+    is their ``sent`` list, a visitor's their ``public_by`` list, and another signed-in
+    reader's the merge of ``public_by`` and the author's non-public notes delivered to the
+    reader (``received_from``). Pages older than the lists hold come from the database."""
     first = Batch()
 
     def from_database() -> list[int]:
         return profile_note_ids(viewer, author, before=before, limit=PAGE_SIZE + 1)
 
     if signed_in(viewer) and viewer.pk != author.pk:
-        return _note_page(first, from_database, viewer, before)
+        public = first.list(
+            caching.public_by(author.pk), lambda using, limit: profile_note_ids(None, author, limit=limit, using=using)
+        )
+        received = first.list(
+            caching.received_from(viewer.pk, author.pk), lambda using, limit: _received_ids(viewer, author, limit, using)
+        )
+        return _note_page(
+            first, lambda: _merged_page(public.result, received.result, before, from_database), viewer, before
+        )
     if signed_in(viewer):
         cached = first.list(caching.sent(author.pk), lambda using, limit: _sent_ids(author, limit, using))
     else:
@@ -95,6 +104,23 @@ def profile_stream(viewer, author: User, *, before: int | None = None) -> Page:
             caching.public_by(author.pk), lambda using, limit: profile_note_ids(None, author, limit=limit, using=using)
         )
     return _note_page(first, lambda: cut_page(cached.result, before, from_database), viewer, before)
+
+
+def _received_ids(viewer, author: User, limit: int, using: str | None) -> list[int]:
+    notes = Note.objects.using(using).reaching(viewer).by(author).exclude(audience=Note.Audience.PUBLIC)
+    return list(notes.newest_first().values_list("pk", flat=True)[:limit])
+
+
+def _merged_page(first: tuple, second: tuple, before: int | None, from_database) -> list[int]:
+    """One page (and one more id) of the union of two cached lists, newest first. A full list
+    may have been cut: the union is whole only down to the oldest id of every full list."""
+    cap = idlists.cap()
+    floor = max((ids[-1] for ids in (first, second) if len(ids) >= cap), default=None)
+    merged = sorted(set(first) | set(second), reverse=True)
+    if floor is not None:
+        merged = [pk for pk in merged if pk >= floor]
+    chunk = [pk for pk in merged if before is None or pk < before][: PAGE_SIZE + 1]
+    return chunk if len(chunk) == PAGE_SIZE + 1 or floor is None else from_database()
 
 
 def _sent_ids(author: User, limit: int, using: str | None) -> list[int]:
