@@ -103,7 +103,7 @@ def note_rows_changed(note_ids: Iterable[Any], *, using: str | None = None) -> N
 def _block_changed(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
     people = (instance.blocker_id, instance.blocked_id)
     names = [name(pk) for pk in people for name in (inbox, home_replies)]
-    names += [received_from(instance.blocker_id, instance.blocked_id), received_from(instance.blocked_id, instance.blocker_id)]
+    names += [received_from(reader, author) for reader, author in (people, people[::-1])]
     idlists.invalidate(names, using=using)
 
 

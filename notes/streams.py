@@ -92,7 +92,8 @@ def profile_stream(viewer, author: User, *, before: int | None = None) -> Page:
             caching.public_by(author.pk), lambda using, limit: profile_note_ids(None, author, limit=limit, using=using)
         )
         received = first.list(
-            caching.received_from(viewer.pk, author.pk), lambda using, limit: _received_ids(viewer, author, limit, using)
+            caching.received_from(viewer.pk, author.pk),
+            lambda using, limit: _received_ids(viewer, author, limit, using),
         )
         return _note_page(
             first, lambda: _merged_page(public.result, received.result, before, from_database), viewer, before
