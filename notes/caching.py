@@ -74,9 +74,7 @@ def note_delivered(*, author_id: int, public: bool, recipient_ids: Iterable[int]
     idlists.invalidate(names, using=using)
 
 
-def inboxes_changed(
-    recipient_ids: Iterable[int], *, author_id: int, public: bool, using: str | None = None
-) -> None:
+def inboxes_changed(recipient_ids: Iterable[int], *, author_id: int, public: bool, using: str | None = None) -> None:
     """A note reached these inboxes, and only these lists changed (one batch of a fan-out)."""
     recipient_ids = list(recipient_ids)
     names = [inbox(pk) for pk in recipient_ids]

@@ -217,4 +217,3 @@ def test_pages_with_messages_waiting_are_not_served_from_the_cache(people):
     client.post(f"/notes/{note.pk}/delete/")
     page = client.get("/").content.decode()
     assert "Your note was deleted." in page and "ann in public" not in page
-
