@@ -10,8 +10,11 @@ counts, the viewer's stars, blocks and friends. Nothing invalidates a page. A wr
 the versions of the values it changes; a page whose vector no longer matches is simply not
 served again (it is rendered anew and replaces the entry, or expires).
 
-A warm page costs two memcached calls besides the request's own user: the entry (one get),
-then the current versions of its vector (one multi-get). No SQL, no template.
+A warm page costs two memcached calls: the entry (fetched in the same multi-get as the signed-in
+viewer's user row, :func:`cache.protocol.read_ahead`), then the current versions of its vector
+(one multi-get). No SQL, no template. The entry's key is built from the view, the path and the
+session's user id (known before any read); the entry holds the whole identity and is used only
+when it is the viewer's as they are now.
 
 **Why no reader is served a page older than the tombstone guarantee allows.** A page entry
 holds versions ``V`` and HTML rendered from values ``D``. The render read each key's version
@@ -71,6 +74,7 @@ from contextlib import ExitStack
 from functools import wraps
 from typing import Any
 
+from django.contrib.auth import SESSION_KEY
 from django.contrib.messages import get_messages
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
@@ -114,9 +118,14 @@ def cached_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method not in ("GET", "HEAD") or _has_messages(request):
             return view(request, *args, **kwargs)
-        identity = f"{view.__module__}.{view.__qualname__}|{request.get_full_path()}|{viewer_identity(request)}"
-        key = keyspace.page_key(identity, version=protocol.config().version)
-        entry = _current_entry(key)
+        page = f"{view.__module__}.{view.__qualname__}|{request.get_full_path()}"
+        # Keyed by the session's user id, which needs no read; the entry holds the whole
+        # identity, compared once the user is known. The entry rides along with the read of
+        # the user (one call for both).
+        key = keyspace.page_key(f"{page}|{_session_user_id(request)}", version=protocol.config().version)
+        with protocol.read_ahead([key]) as ahead:
+            identity = f"{page}|{viewer_identity(request)}"
+        entry = _current_entry(key, identity, ahead.found.get(key) if ahead.fetched else _get(key))
         if entry is not None:
             stats.incr("page_hits")
             return _serve(request, entry, identity)
@@ -134,6 +143,7 @@ def cached_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             salted_hmac("cache.pages.body", body).hexdigest(),
             body,
             response["Content-Type"],
+            identity,
         )
         ttl = protocol.config().ttl
         if record.fresh_until != math.inf:
@@ -165,17 +175,25 @@ def _storable(response: HttpResponse) -> bool:
     )
 
 
-def _current_entry(key: str) -> tuple | None:
-    """The stored page, if its vector still matches every version and its text is still true."""
-    store = protocol.cluster()
-    entry = store.get_many([key]).get(key)
-    if entry is None:
+def _session_user_id(request: HttpRequest) -> str:
+    session = getattr(request, "session", None)
+    return str(session.get(SESSION_KEY, "")) if session is not None else ""
+
+
+def _get(key: str) -> Any:
+    return protocol.cluster().get_many([key]).get(key)
+
+
+def _current_entry(key: str, identity: str, entry: tuple | None) -> tuple | None:
+    """The stored page, if it is this viewer's, its vector still matches every version and its
+    text is still true."""
+    if entry is None or entry[5] != identity:
         return None
     versions, fresh_until = entry[0], entry[1]
     if fresh_until <= time.time():
         return None
     if versions:
-        current = store.get_many(list(versions))
+        current = protocol.cluster().get_many(list(versions))
         if any(current.get(name) != token for name, token in versions.items()):
             return None
     return entry

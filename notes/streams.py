@@ -38,7 +38,6 @@ from notes.selectors import (
 )
 from notes.visibility import blocks_hide, is_shown, signed_in
 
-
 # A page of a stream whose notes are hidden (moderated, or by suspended people) reads further
 # ids instead of showing fewer notes: at most this many reads of PAGE_SIZE + 1 ids.
 FILL_ROUNDS = 3
