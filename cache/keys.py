@@ -39,7 +39,7 @@ value kind is code, and one with a space or control character, or too long to le
 the digest, raises ``InvalidCacheKey``.
 
 The namespaces do not overlap: Django's keys start with ``<KEY_PREFIX>:`` (``:`` by default),
-and :class:`cache.backends.ClusterCache` refuses a ``KEY_PREFIX`` of ``o``, ``l`` or ``v``
+and :class:`cache.backends.ClusterCache` refuses a ``KEY_PREFIX`` of ``o``, ``l``, ``v`` or ``p``
 (:data:`RESERVED_PREFIXES`). Django's keys follow Django's contract instead of being digested:
 :func:`validate` raises for them (in :class:`cache.backends.ClusterCache`), as Django's
 memcached backends do, except that the length is counted in bytes, as memcached counts it

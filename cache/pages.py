@@ -10,11 +10,15 @@ counts, the viewer's stars, blocks and friends. Nothing invalidates a page. A wr
 the versions of the values it changes; a page whose vector no longer matches is simply not
 served again (it is rendered anew and replaces the entry, or expires).
 
-A warm page costs two memcached calls: the entry (fetched in the same multi-get as the signed-in
-viewer's user row, :func:`cache.protocol.read_ahead`), then the current versions of its vector
-(one multi-get). No SQL, no template. The entry's key is built from the view, the path and the
-session's user id (known before any read); the entry holds the whole identity and is used only
-when it is the viewer's as they are now.
+A warm page costs ONE memcached call: the entry and the current versions of its vector, in the
+same multi-get as the signed-in viewer's user row (:func:`cache.protocol.read_ahead`). Which
+version keys to ask for is a per-process hint (the vector this process last saw for the page);
+when the hint is missing or out of date, the versions it lacked are read in a second call. No
+SQL, no template. The entry's key is built from the view, the path and the session's user id
+(known before any read); the entry holds the whole identity and is used only when it is the
+viewer's as they are now. Reading the versions with the entry rather than after it changes
+nothing below: a page is served only if the tokens read now equal the ones it was rendered
+under, whichever of the two was read first.
 
 **Why no reader is served a page older than the tombstone guarantee allows.** A page entry
 holds versions ``V`` and HTML rendered from values ``D``. The render read each key's version
@@ -68,7 +72,9 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import ExitStack
 from functools import wraps
@@ -87,6 +93,8 @@ from cache import protocol
 from cache.stats import stats
 
 CSRF_PLACEHOLDER = "\x00csrf\x00"
+# Pages whose version keys a process remembers, to fetch them with the entry (see _Vectors).
+KNOWN_VECTORS = 1000
 _CSRF_INPUT = re.compile(r'(name="csrfmiddlewaretoken" value=")([^"]*)(")')
 
 
@@ -123,9 +131,12 @@ def cached_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
         # identity, compared once the user is known. The entry rides along with the read of
         # the user (one call for both).
         key = keyspace.page_key(f"{page}|{_session_user_id(request)}", version=protocol.config().version)
-        with protocol.read_ahead([key]) as ahead:
+        guess = _vectors.get(key)
+        wanted = [key, *guess]
+        with protocol.read_ahead(wanted) as ahead:
             identity = f"{page}|{viewer_identity(request)}"
-        entry = _current_entry(key, identity, ahead.found.get(key) if ahead.fetched else _get(key))
+        found = ahead.found if ahead.fetched else protocol.cluster().get_many(wanted)
+        entry = _current_entry(key, identity, found, set(guess))
         if entry is not None:
             stats.incr("page_hits")
             return _serve(request, entry, identity)
@@ -150,6 +161,7 @@ def cached_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             ttl = min(ttl, math.ceil(record.fresh_until - time.time()))
         if ttl > 0:
             protocol.cluster().set_many({key: entry}, ttl)
+            _vectors.put(key, tuple(record.versions))
             stats.incr("page_stores")
         _conditional_headers(request, response, entry, identity)
         return response
@@ -180,22 +192,48 @@ def _session_user_id(request: HttpRequest) -> str:
     return str(session.get(SESSION_KEY, "")) if session is not None else ""
 
 
-def _get(key: str) -> Any:
-    return protocol.cluster().get_many([key]).get(key)
+class _Vectors:
+    """Which version keys each page had when this process last saw it: a hint (never trusted,
+    only used to fetch the versions in the same multi-get as the entry itself), bounded."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[str, ...]:
+        with self._lock:
+            value = self._items.get(key, ())
+            if value:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: tuple[str, ...]) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
-def _current_entry(key: str, identity: str, entry: tuple | None) -> tuple | None:
-    """The stored page, if it is this viewer's, its vector still matches every version and its
-    text is still true."""
+_vectors = _Vectors(KNOWN_VECTORS)
+
+
+def _current_entry(key: str, identity: str, found: dict[str, Any], fetched: set[str]) -> tuple | None:
+    """The stored page in ``found``, if it is this viewer's, its vector still matches every
+    version (those in ``fetched`` came with the entry; any others are read now) and its text
+    is still true."""
+    entry = found.get(key)
     if entry is None or entry[5] != identity:
         return None
     versions, fresh_until = entry[0], entry[1]
     if fresh_until <= time.time():
         return None
-    if versions:
-        current = protocol.cluster().get_many(list(versions))
-        if any(current.get(name) != token for name, token in versions.items()):
-            return None
+    _vectors.put(key, tuple(versions))
+    later = [name for name in versions if name not in fetched]
+    current = protocol.cluster().get_many(later) if later else {}
+    if any((found if name in fetched else current).get(name) != token for name, token in versions.items()):
+        return None
     return entry
 
 

@@ -16,6 +16,25 @@ ID lists (cache/idlists.py), newest first:
 Reply and star counts are ``NoteCounts`` objects (notes/counts.py), kept apart from the note so
 a star does not invalidate the note everyone reads; their signals invalidate them.
 
+Pages (cache/pages.py): home, the public stream, a profile and a note page are kept whole per
+viewer, each with its **version vector** — the versions of every key its render read through
+the cache, so nothing here lists them by hand and nothing can be left out:
+
+* home: ``inbox``, ``home_replies``, ``stars`` and ``blocks`` of the viewer, the note form's
+  ``friends`` and ``sets`` lists and those people and sets; each note, its ``NoteCounts``, its
+  author, recipient, credited author and set; each reply, its author, its note's author and the
+  note it answers;
+* public stream and profile: ``public`` / ``public_by`` / ``sent`` or, for a signed-in reader
+  of someone else's profile, ``public_by`` + ``received_from``; the viewer's ``stars`` and
+  ``blocks``; each note with its counts and people as above; a profile adds the person's
+  ``UserCounts``, their username's id, and the viewer's people lists (the buttons);
+* note page: the note, the viewer's ``inbox`` when it decided whether the viewer may see the
+  note, ``replies:<note>`` and each reply with its people, the counts, stars and blocks.
+
+The viewer's own row is part of the page's identity rather than its vector. Any write that
+invalidates one of those keys (the functions below, the models' signals) changes its version,
+and the page is rendered anew on its next request.
+
 Writes that send no signals (bulk inserts of deliveries, ``update()``) call these functions
 explicitly from notes/services.py and notes/delivery.py; a block changes what either person's
 lists may show (rule 5 of notes/visibility.py), so it invalidates both people's lists through

@@ -1,4 +1,4 @@
-"""Pages read through the cache: a warm home stream costs no SQL and two memcached calls (the
+"""Pages read through the cache: a warm home stream costs no SQL and one memcached call (the
 page cache, cache/pages.py), a render from cached values no SQL either, and every write shows
 on the next read."""
 
@@ -35,15 +35,15 @@ def busy_home(make_user):
     return client, ann, bob, cat
 
 
-def test_warm_home_stream_runs_no_sql_and_two_memcached_calls(busy_home, sql_by_alias):
+def test_warm_home_stream_runs_no_sql_and_one_memcached_call(busy_home, sql_by_alias):
     client, *_ = busy_home
     assert client.get("/").status_code == 200  # cold: fills the cache
     with sql_by_alias() as sql, stats.measure() as cost:
         response = client.get("/")
     assert response.status_code == 200
     assert {alias: queries for alias, queries in sql.items() if queries} == {}
-    # The user and the page (1); the versions of everything on it (2).
-    assert cost["calls"] == 2
+    # The user, the page and the versions of everything on it, in one multi-get.
+    assert cost["calls"] == 1
     page = response.content.decode()
     assert "private 11" in page and "nice link" in page and "Forwarded from" in page
 
