@@ -204,6 +204,25 @@ def read_ahead(keys: Iterable[str]) -> Iterator[ReadAhead]:
         _local.ahead = None
 
 
+def _gets_many(store, keys: list[str]):
+    """``store.gets_many(keys)``, with the keys of a pending :func:`read_ahead` in the same call."""
+    ahead = getattr(_local, "ahead", None)
+    if ahead is None or ahead.fetched:
+        return store.gets_many(keys)
+    fetched = store.gets_many([*keys, *ahead.keys])
+    ahead.fetched = True
+    ahead.found = {key: fetched.found[key][0] for key in ahead.keys if key in fetched.found}
+    return fetched
+
+
+def versions(keys: list[str]) -> dict[str, str]:
+    """The current versions of ``keys`` (``{key: token}`` for those that have one), in one call
+    (with a pending :func:`read_ahead`). A server that cannot be reached gives no version."""
+    names = {keyspace.version_key(key): key for key in keys}
+    fetched = _gets_many(cluster(), list(names))
+    return {names[name]: value for name, (value, _) in fetched.found.items() if name in names and value is not None}
+
+
 def _record_versions(store, keys: list[str], record: Recording, conf: Config) -> None:
     """Read the versions of ``keys`` (one round trip, before the keys themselves), adding a
     fresh token where a version is missing (evicted, never written, or flushed with its server)."""
@@ -240,13 +259,7 @@ def read_through(keys: list[str], load: Loader, *, ttl: int | None = None) -> di
     record = current_recording()
     if record is not None:
         _record_versions(store, keys, record, conf)
-    ahead = getattr(_local, "ahead", None)
-    if ahead is not None and not ahead.fetched:
-        fetched = store.gets_many([*keys, *ahead.keys])
-        ahead.fetched = True
-        ahead.found = {key: fetched.found[key][0] for key in ahead.keys if key in fetched.found}
-    else:
-        fetched = store.gets_many(keys)
+    fetched = _gets_many(store, keys)
     result: dict[str, Any] = {}
     missing: list[str] = []
     tombstoned: dict[str, Any] = {}

@@ -74,3 +74,28 @@ def test_read_ahead_rides_along_with_the_next_read(people):
     with protocol.read_ahead(["pownce-test-extra"]) as idle:
         pass
     assert not idle.fetched
+
+
+def test_a_local_copy_costs_one_small_get_and_never_outlives_a_write(people, django_assert_num_queries):
+    pk = people[0].pk
+    assert objects.get_local(User, pk).display_name == "P0"  # loads and keeps a copy
+    with django_assert_num_queries(0), stats.measure() as cost:
+        copy = objects.get_local(User, pk)
+    assert copy.display_name == "P0" and cost["calls"] == 1 and cost.get("hits") is None
+    copy.display_name = "changed on the copy only"
+    assert objects.get_local(User, pk).display_name == "P0"  # each caller gets its own copy
+
+    person = User.objects.get(pk=pk)
+    person.set_password("another-long-password")
+    person.save()
+    fresh = objects.get_local(User, pk)
+    assert fresh.password == person.password
+
+
+def test_a_local_copy_is_dropped_when_its_version_is_gone(people):
+    pk = people[0].pk
+    objects.get_local(User, pk)
+    key = objects.key_for(User, pk)
+    User.objects.filter(pk=pk).update(display_name="quietly")  # no signal, no invalidation
+    protocol.cluster().delete_many([keys.version_key(key), key])  # as if both were evicted
+    assert objects.get_local(User, pk).display_name == "quietly"
