@@ -5,7 +5,8 @@ import re
 from django.http import Http404
 from django.shortcuts import render
 
-from accounts.selectors import profile_summary, user_by_username
+from accounts.profiles import profile_summary
+from accounts.selectors import user_by_username
 from cache.pages import cached_page
 from notes import selectors, streams
 from notes.forms import NoteForm
