@@ -147,7 +147,10 @@ def cached_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             response = view(request, *args, **kwargs)
         if not _storable(response) or record.spoiled:
             return response
-        body = _CSRF_INPUT.sub(lambda m: m.group(1) + CSRF_PLACEHOLDER + m.group(3), response.content.decode())
+        html = response.content.decode()
+        body, tokens = _CSRF_INPUT.subn(lambda m: m.group(1) + CSRF_PLACEHOLDER + m.group(3), html)
+        if tokens != html.count("csrfmiddlewaretoken"):  # a token in a shape not recognised: keep none
+            return response
         entry = (
             record.versions,
             record.fresh_until,
