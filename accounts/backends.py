@@ -10,8 +10,10 @@ from cache import objects
 
 class CachedModelBackend(ModelBackend):
     """Django's ModelBackend, except that ``get_user`` (run on every request with a session)
-    reads the user from the object cache. A save of the user (password change, suspension,
-    last_login) invalidates that entry, so the session check sees the change at once.
+    reads the user from the object cache — from this process's copy while the user's version is
+    unchanged (``cache.objects.get_local``: one small memcached get). A save of the user
+    (password change, suspension, last_login) invalidates the entry and replaces its version,
+    so the session check sees the change at once.
 
     A suspended person cannot log in, and a session they already have no longer resolves."""
 
@@ -23,5 +25,5 @@ class CachedModelBackend(ModelBackend):
             pk = int(user_id)
         except (TypeError, ValueError):
             return None
-        user = objects.get(User, pk)
+        user = objects.get_local(User, pk)
         return user if user is not None and self.user_can_authenticate(user) else None

@@ -12,7 +12,7 @@ descending id, which the fanship indexes serve directly, and which is a stable k
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
@@ -114,14 +114,15 @@ _LISTS = {
 }
 
 
-def _loader(kind: str, user: User):
+def people_loader(kind: str, user: User):
+    """Fills ``<kind>:<user>``, one of the people lists (friends, fans, fan_of, pending)."""
     fanships, person = _LISTS[kind]
     return lambda using, limit: _page(fanships(user).using(using), person, None, limit)
 
 
 def _cached_lists(user: User, kinds: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
     """Several of ``user``'s cached people lists in one cache call."""
-    found = idlists.get_many({people_list(kind, user.pk): _loader(kind, user) for kind in kinds})
+    found = idlists.get_many({people_list(kind, user.pk): people_loader(kind, user) for kind in kinds})
     return {kind: found[people_list(kind, user.pk)] for kind in kinds}
 
 
@@ -232,7 +233,7 @@ def people_counts(user: User, *, pending: bool = True) -> PeopleCounts:
     ``pending``, also their open friend requests (from the cached list) — in one cache call."""
     batch = Batch()
     stored = batch.objects(UserCounts, [user.pk])
-    waiting = batch.list(people_list("pending", user.pk), _loader("pending", user)) if pending else None
+    waiting = batch.list(people_list("pending", user.pk), people_loader("pending", user)) if pending else None
     batch.run()
     row = stored.result.get(user.pk)
     # A person written by a bulk insert has no row until reconcile_counts: count from the source.
@@ -256,89 +257,6 @@ def people_counts(user: User, *, pending: bool = True) -> PeopleCounts:
 
 def pending_request_count(user: User) -> int:
     return _fans(user).filter(ignored=False).count()
-
-
-# --- Relationship between a viewer and a profile ----------------------------------------------
-
-
-@dataclass(frozen=True)
-class Relationship:
-    """How ``viewer`` stands toward another person, for the buttons on that person's profile."""
-
-    is_self: bool = False
-    is_anonymous: bool = False
-    you_are_fan: bool = False  # viewer added them
-    they_are_fan: bool = False  # they added viewer
-    request_ignored: bool = False  # viewer ignored their request
-    you_blocked: bool = False
-    blocked_you: bool = False
-
-    @property
-    def friends(self) -> bool:
-        return self.you_are_fan and self.they_are_fan
-
-    @property
-    def state(self) -> str:
-        """One word for the templates: self, anonymous, blocked, blocked_by, friends, fan,
-        requested (they await an answer), fan_back (they are a fan, request ignored) or none."""
-        if self.is_self:
-            return "self"
-        if self.is_anonymous:
-            return "anonymous"
-        if self.you_blocked:
-            return "blocked"
-        if self.blocked_you:
-            return "blocked_by"
-        if self.friends:
-            return "friends"
-        if self.you_are_fan:
-            return "fan"
-        if self.they_are_fan:
-            return "fan_back" if self.request_ignored else "requested"
-        return "none"
-
-
-def relationship(viewer: User, other: User) -> Relationship:
-    if not viewer.is_authenticated:
-        return Relationship(is_anonymous=True)
-    if viewer.pk == other.pk:
-        return Relationship(is_self=True)
-    fanships = dict(
-        Fanship.objects.filter(Q(fan=viewer, idol=other) | Q(fan=other, idol=viewer)).values_list("fan_id", "ignored")
-    )
-    blockers = set(
-        Block.objects.filter(Q(blocker=viewer, blocked=other) | Q(blocker=other, blocked=viewer)).values_list(
-            "blocker_id", flat=True
-        )
-    )
-    return Relationship(
-        you_are_fan=viewer.pk in fanships,
-        they_are_fan=other.pk in fanships,
-        request_ignored=fanships.get(other.pk, False),
-        you_blocked=viewer.pk in blockers,
-        blocked_you=other.pk in blockers,
-    )
-
-
-@dataclass(frozen=True)
-class ProfileSummary:
-    """What the profile header shows: ``profile_user``, ``relationship`` and ``counts``."""
-
-    profile_user: User
-    relationship: Relationship
-    counts: PeopleCounts
-
-
-def profile_summary(viewer: User, profile_user: User) -> ProfileSummary:
-    """Everything ``accounts/_profile_header.html`` needs about ``profile_user`` as seen by ``viewer``.
-
-    The notes count is every note for the person themselves and the public ones for anyone
-    else: a count of all would tell a visitor how many notes they are not allowed to see."""
-    own = viewer.pk == profile_user.pk
-    counts = people_counts(profile_user, pending=own)
-    if not own:
-        counts = replace(counts, notes=counts.public_notes)
-    return ProfileSummary(profile_user=profile_user, relationship=relationship(viewer, profile_user), counts=counts)
 
 
 # --- Sets --------------------------------------------------------------------------------------
@@ -375,7 +293,7 @@ class AudienceReads:
 
     def __init__(self, user: User, first: Batch) -> None:
         self.user = user
-        self._friend_ids = first.list(people_list("friends", user.pk), _loader("friends", user))
+        self._friend_ids = first.list(people_list("friends", user.pk), people_loader("friends", user))
         self._set_ids = first.list(sets_list(user.pk), _sets_loader(user))
 
     def second(self, batch: Batch) -> None:

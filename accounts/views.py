@@ -23,7 +23,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts import selectors, services
+from accounts import profiles, selectors, services
 from accounts.forms import FriendSetForm, ProfileForm, SignUpForm
 from accounts.models import User
 from pownce.clients import client_ip
@@ -227,7 +227,7 @@ def people(request: HttpRequest, username: str, which: str) -> HttpResponse:
     page, more = found[:page_size], len(found) > page_size
     # Suspended people are not shown; the next page still starts after this page's last id.
     listed = selectors.shown_people(page)
-    summary = selectors.profile_summary(request.user, person)
+    summary = profiles.profile_summary(request.user, person)
     return render(
         request,
         "accounts/people.html",

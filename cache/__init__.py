@@ -2,7 +2,9 @@
 
 A library: it knows nothing of notes or accounts. Start with :mod:`cache.protocol` (the rules
 every cached value follows), then :mod:`cache.objects`, :mod:`cache.idlists` and
-:mod:`cache.batch` (several reads in one call); :mod:`cache.cluster` says how servers are
+:mod:`cache.batch` (several reads in one call); :mod:`cache.pages` keeps whole pages by the
+versions of what they show (key-based expiration) and answers conditional GETs;
+:mod:`cache.cluster` says how servers are
 chosen, fail and come back; :mod:`cache.backends` is the Django cache backend over them.
 (:mod:`cache.keys` holds every key format and default; it imports nothing else of the layer, so
 settings can read its defaults.)

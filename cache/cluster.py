@@ -65,6 +65,8 @@ from cache.stats import stats
 logger = logging.getLogger("pownce.cache")
 
 RECOVERY_MARKER = keyspace.RECOVERY_MARKER
+# Keys whose server a cluster remembers (see MemcachedCluster.node_for).
+PLACEMENTS_KEPT = 100_000
 
 
 @dataclass
@@ -113,6 +115,7 @@ class MemcachedCluster:
         self._client_options = dict(connect_timeout=connect_timeout, timeout=timeout,
                                     min_compress_len=min_compress_len, socket_module=socket_module)
         self.nodes: list[Node] = []
+        self._placement: dict[str, Node] = {}
         for address in servers:
             client = ServerClient(address, **self._client_options)
             self.nodes.append(Node(address, client, mmh3.hash(address, signed=False)))
@@ -145,11 +148,20 @@ class MemcachedCluster:
     # --- placement ----------------------------------------------------------------------
     def node_for(self, key: str) -> Node:
         """The server that owns ``key`` (raises ``InvalidCacheKey`` for a key memcached refuses)."""
+        node = self._placement.get(key)
+        if node is not None:
+            return node
         keyspace.validate(key)
         if len(self.nodes) == 1:
             return self.nodes[0]
         # Rendezvous hashing: the server with the highest hash of (key, server) owns the key.
-        return max(self.nodes, key=lambda node: mmh3.hash(key, node.seed, signed=False))
+        node = max(self.nodes, key=lambda node: mmh3.hash(key, node.seed, signed=False))
+        # Placement never changes (a key keeps its server, up or down), so it is remembered: a
+        # page checks the versions of a hundred keys per request. Bounded by starting over.
+        if len(self._placement) >= PLACEMENTS_KEPT:
+            self._placement.clear()
+        self._placement[key] = node
+        return node
 
     def _group(self, keys: Iterable[str]) -> dict[Node, list[str]]:
         groups: dict[Node, list[str]] = defaultdict(list)

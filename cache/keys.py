@@ -6,6 +6,8 @@ The formats (``<version>`` is ``POWNCE_CACHE["VERSION"]``, :data:`DEFAULT_VERSIO
     l:<version>:<name>                            an ID list              (cache/idlists.py)
     v:<version>:<kind>:<id>                       a computed value        (cache/batch.py)
     <key>:lease                                   who refills a tombstoned key (cache/protocol.py)
+    <key>:ver                                     the version of a key's value (cache/protocol.py)
+    p:<version>:<sha256 of the page's identity>   a whole rendered page   (cache/pages.py)
     pownce:recovered                              a flushed server's marker    (cache/cluster.py)
     <KEY_PREFIX>:<version>:<key>                  django.core.cache keys  (cache/backends.py)
 
@@ -28,8 +30,8 @@ Guaranteed for the object, list and value keys built here:
   first ``:``, when that is a plain word). It is still at most :data:`MAX_DATA_KEY_BYTES`
   bytes, still valid, distinct for distinct inputs (up to SHA-256 collisions), and still says
   what it caches (:func:`kind_of`). It never raises, so user input cannot break a page.
-* :data:`MAX_DATA_KEY_BYTES` leaves room for the ``:lease`` suffix, so a lease key is valid
-  whenever its key is.
+* :data:`MAX_DATA_KEY_BYTES` leaves room for the ``:lease`` and ``:ver`` suffixes, so a lease
+  or version key is valid whenever its key is.
 
 Not guaranteed: that a digested key can be turned back into its name (it is for counters and
 debugging only through its head); that the head itself may be anything — a model label or
@@ -37,7 +39,7 @@ value kind is code, and one with a space or control character, or too long to le
 the digest, raises ``InvalidCacheKey``.
 
 The namespaces do not overlap: Django's keys start with ``<KEY_PREFIX>:`` (``:`` by default),
-and :class:`cache.backends.ClusterCache` refuses a ``KEY_PREFIX`` of ``o``, ``l`` or ``v``
+and :class:`cache.backends.ClusterCache` refuses a ``KEY_PREFIX`` of ``o``, ``l``, ``v`` or ``p``
 (:data:`RESERVED_PREFIXES`). Django's keys follow Django's contract instead of being digested:
 :func:`validate` raises for them (in :class:`cache.backends.ClusterCache`), as Django's
 memcached backends do, except that the length is counted in bytes, as memcached counts it
@@ -64,11 +66,12 @@ DEFAULT_LIST_CAP = 500  # ids in a cached list
 # --- what memcached accepts ---------------------------------------------------------------
 MAX_KEY_BYTES = 250
 LEASE_SUFFIX = ":lease"
-MAX_DATA_KEY_BYTES = MAX_KEY_BYTES - len(LEASE_SUFFIX)
+VERSION_SUFFIX = ":ver"
+MAX_DATA_KEY_BYTES = MAX_KEY_BYTES - max(len(LEASE_SUFFIX), len(VERSION_SUFFIX))
 _ILLEGAL = re.compile(r"[\x00-\x20\x7f]")
 
 RECOVERY_MARKER = "pownce:recovered"
-_KINDS = {"o": "object", "l": "list", "v": "value"}
+_KINDS = {"o": "object", "l": "list", "v": "value", "p": "page"}
 RESERVED_PREFIXES = frozenset(_KINDS)
 
 
@@ -114,6 +117,16 @@ def value_key(kind: str, ident: Any, *, version: int) -> str:
 def lease_key(key: str) -> str:
     """The key whose ``add`` wins the right to refill the tombstoned ``key``."""
     return key + LEASE_SUFFIX
+
+
+def version_key(key: str) -> str:
+    """The key holding the version of ``key``'s value: a token replaced by every invalidation."""
+    return key + VERSION_SUFFIX
+
+
+def page_key(identity: str, *, version: int) -> str:
+    """``p:<version>:<sha256 of identity>``, one rendered page for one kind of viewer."""
+    return f"p:{version}:{hashlib.sha256(identity.encode('utf-8', 'surrogatepass')).hexdigest()}"
 
 
 def kind_of(key: str) -> str:

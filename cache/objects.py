@@ -12,12 +12,22 @@ touched; :class:`CachedQuerySet` does it for ``update()``.
 
 Cached instances are stored without related objects or prefetches (each is cached under its
 own key), so an author's change never hides inside a cached note.
+
+:func:`get_local` keeps a per-process copy of an instance read on every request (the signed-in
+user) and checks only its **version** (rule 6 of :mod:`cache.protocol`): one get of a small
+value instead of the row's pickle, and no unpickling. The copy is used only while the version
+memcached holds is the one read *before* the copy was loaded, so it is exactly as fresh as a
+read through the cache: a write tombstones the row and then replaces its version, so the next
+request sees a different version and reads the row again. A version that is missing (evicted,
+or flushed with a server that was away) or unreadable never matches.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from functools import cache
 from typing import Any, TypeVar
@@ -51,6 +61,38 @@ def get_many(model: type[M], ids: Iterable[Any]) -> dict[Any, M]:
 
 def get(model: type[M], pk: Any) -> M | None:
     return get_many(model, [pk]).get(pk)
+
+
+# Instances a process keeps for get_local, least recently used first out.
+LOCAL_COPIES = 5000
+_copies: OrderedDict[str, tuple[str, models.Model]] = OrderedDict()
+_copies_lock = threading.Lock()
+
+
+def get_local(model: type[M], pk: Any) -> M | None:
+    """``get(model, pk)``, from this process's copy while the row's version is unchanged (see
+    the module's docstring): one memcached call when the copy is current."""
+    key = key_for(model, pk)
+    with _copies_lock:
+        held = _copies.get(key)
+    if held is not None and protocol.versions([key]).get(key) == held[0]:
+        with _copies_lock:
+            if key in _copies:
+                _copies.move_to_end(key)
+        record = protocol.current_recording()
+        if record is not None:  # what is being built from it depends on it like on any read
+            record.versions.setdefault(keys.version_key(key), held[0])
+        return _bare(held[1])
+    with protocol.recording() as record:
+        instance = get(model, pk)
+    token = record.versions.get(keys.version_key(key))
+    if instance is not None and token is not None and record.spoiled is None:
+        with _copies_lock:
+            _copies[key] = (token, _bare(instance))
+            _copies.move_to_end(key)
+            while len(_copies) > LOCAL_COPIES:
+                _copies.popitem(last=False)
+    return instance
 
 
 def get_many_models(requests: dict[type[models.Model], Iterable[Any]]) -> dict[type[models.Model], dict]:

@@ -33,6 +33,15 @@ The rules (the 2009 talk's protocol, with its holes closed):
    the key for up to ``LEASE_WAIT`` seconds, then load from the primary once themselves,
    without filling.
 
+6. **Every invalidation also replaces the key's version** (``<key>:ver``, a random token, see
+   :mod:`cache.keys`), after its tombstone, in the same two moments (at once and after commit).
+   Nothing reads a version to decide what a value is; versions exist so that something built
+   from cached values (a page, :mod:`cache.pages`) can tell it was built from the values as
+   they are now. A reader that wants to know records the versions of the keys it reads
+   (:func:`recording`), in a round trip *before* the values' own; a missing version is added
+   as a fresh token (``add``: if it fails, a writer got there first and the recording is
+   spoiled).
+
 Guaranteed, for values read through this module: after a write commits and its after-commit
 invalidation has run, no reader is served the old value by the cache — unless memcached evicts
 the tombstone early (memory pressure), a reader spends longer than ``TOMBSTONE_TTL`` between
@@ -44,10 +53,14 @@ only when the lease holder dies (its lease expires after ``LEASE_TTL``).
 
 from __future__ import annotations
 
+import contextlib
+import math
+import secrets
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -111,7 +124,126 @@ def invalidate(keys: Iterable[str], *, using: str | None = None) -> None:
 
 def _tombstone(keys: list[str]) -> None:
     stats.incr("invalidations", len(keys))
-    cluster().set_many(dict.fromkeys(keys, TOMBSTONE), config().tombstone_ttl)
+    conf = config()
+    store = cluster()
+    store.set_many(dict.fromkeys(keys, TOMBSTONE), conf.tombstone_ttl)
+    # After the tombstones (rule 6): a reader that sees the new version reads the values after
+    # they were tombstoned, so it cannot be handed the value from before the write.
+    store.set_many({keyspace.version_key(key): new_version() for key in keys}, conf.ttl)
+
+
+def new_version() -> str:
+    """A version token: random, so a token never comes back once replaced (not even after a
+    server restarts empty), and two processes never make the same one."""
+    return secrets.token_hex(8)
+
+
+# --- Recording what a reader read (rule 6) --------------------------------------------------
+
+
+@dataclass
+class Recording:
+    """The versions of every key read through this module while it was active, each read
+    before its value, and why the reads do not describe the values as they are, if they do
+    not (``spoiled``). ``loading`` is above 0 while a loader runs, so that database reads made
+    by loaders (which fill keys that are recorded) can be told from any other. ``fresh_until``:
+    the wall-clock time at which what was built changes by itself (:func:`cache.pages.changes_in`)."""
+
+    versions: dict[str, str] = field(default_factory=dict)
+    spoiled: str | None = None
+    loading: int = 0
+    fresh_until: float = math.inf
+
+    def spoil(self, reason: str) -> None:
+        if self.spoiled is None:
+            self.spoiled = reason
+
+
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[Recording]:
+    """Record, in this thread, the versions of every key :func:`read_through` reads."""
+    outer = getattr(_local, "recording", None)
+    current = _local.recording = Recording()
+    try:
+        yield current
+    finally:
+        _local.recording = outer
+        if outer is not None:
+            outer.versions.update(current.versions)
+            outer.fresh_until = min(outer.fresh_until, current.fresh_until)
+            if current.spoiled:
+                outer.spoil(current.spoiled)
+
+
+def current_recording() -> Recording | None:
+    return getattr(_local, "recording", None)
+
+
+@dataclass
+class ReadAhead:
+    """Keys fetched, as they are, with the next :func:`read_through` call of this thread:
+    ``fetched`` says whether that call happened, ``found`` holds the values present."""
+
+    keys: list[str]
+    fetched: bool = False
+    found: dict[str, Any] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def read_ahead(keys: Iterable[str]) -> Iterator[ReadAhead]:
+    """Ride along with the next read of this thread (one call instead of two): the plain values
+    of ``keys`` — no tombstones, leases, fills or recorded versions; that is the caller's
+    business. If nothing is read through while the block runs, ``fetched`` stays False."""
+    ahead = _local.ahead = ReadAhead(list(keys))
+    try:
+        yield ahead
+    finally:
+        _local.ahead = None
+
+
+def _gets_many(store, keys: list[str]):
+    """``store.gets_many(keys)``, with the keys of a pending :func:`read_ahead` in the same call."""
+    ahead = getattr(_local, "ahead", None)
+    if ahead is None or ahead.fetched:
+        return store.gets_many(keys)
+    fetched = store.gets_many([*keys, *ahead.keys])
+    ahead.fetched = True
+    ahead.found = {key: fetched.found[key][0] for key in ahead.keys if key in fetched.found}
+    return fetched
+
+
+def versions(keys: list[str]) -> dict[str, str]:
+    """The current versions of ``keys`` (``{key: token}`` for those that have one), in one call
+    (with a pending :func:`read_ahead`). A server that cannot be reached gives no version."""
+    names = {keyspace.version_key(key): key for key in keys}
+    fetched = _gets_many(cluster(), list(names))
+    return {names[name]: value for name, (value, _) in fetched.found.items() if name in names and value is not None}
+
+
+def _record_versions(store, keys: list[str], record: Recording, conf: Config) -> None:
+    """Read the versions of ``keys`` (one round trip, before the keys themselves), adding a
+    fresh token where a version is missing (evicted, never written, or flushed with its server)."""
+    wanted = [keyspace.version_key(key) for key in keys]
+    wanted = [key for key in wanted if key not in record.versions]
+    if not wanted:
+        return
+    fetched = store.gets_many(wanted)
+    if fetched.unreachable:
+        record.spoil("a version could not be read")
+    absent = {}
+    for key in wanted:
+        if key in fetched.found and fetched.found[key][0] is not None:
+            record.versions[key] = fetched.found[key][0]
+        elif key not in fetched.unreachable:
+            absent[key] = new_version()
+    if absent:
+        added = store.add_many(absent, conf.ttl)
+        if len(added) < len(absent):
+            record.spoil("a version changed while it was read")
+        record.versions.update({key: absent[key] for key in added})
 
 
 def read_through(keys: list[str], load: Loader, *, ttl: int | None = None) -> dict[str, Any]:
@@ -124,7 +256,10 @@ def read_through(keys: list[str], load: Loader, *, ttl: int | None = None) -> di
     conf = config()
     ttl = conf.ttl if ttl is None else ttl
     store = cluster()
-    fetched = store.gets_many(keys)
+    record = current_recording()
+    if record is not None:
+        _record_versions(store, keys, record, conf)
+    fetched = _gets_many(store, keys)
     result: dict[str, Any] = {}
     missing: list[str] = []
     tombstoned: dict[str, Any] = {}
@@ -163,13 +298,22 @@ def _load(load: Loader, keys: list[str], primary: bool) -> tuple[dict[str, Any],
     key is read from a replica, which may not have the write yet (by at most its lag). Such a
     value is returned but never filled (the second result is False), so it is not kept past
     this request; the tombstone stays until the primary answers again or it expires."""
-    if not primary:
-        return load(keys, False), True
+    record = current_recording()
+    if record is not None:
+        record.loading += 1
     try:
-        return load(keys, True), True
-    except OperationalError:
-        stats.incr("primary_fallbacks")
-        return load(keys, False), False
+        if not primary:
+            return load(keys, False), True
+        try:
+            return load(keys, True), True
+        except OperationalError:
+            stats.incr("primary_fallbacks")
+            if record is not None:
+                record.spoil("the primary could not be reached")
+            return load(keys, False), False
+    finally:
+        if record is not None:
+            record.loading -= 1
 
 
 def _count_lookups(hits: Iterable[str], misses: Iterable[str], tombstoned: Iterable[str]) -> None:

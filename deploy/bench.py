@@ -16,7 +16,10 @@ What it does, printing each step:
 3. Logs a demo person in through HAProxy (CSRF and all) and keeps the session cookie.
 4. For each page: warms it, reads its cost headers (``X-Pownce-SQL``, ``X-Pownce-Cache-Calls``,
    see demo/bench.py), then runs ``wrk`` (``BENCH_WRK``, default ``-t2 -c16 -d10s``) and keeps
-   req/s and the 50%/99% latencies.
+   req/s and the 50%/99% latencies. ``home-304`` is the home page revisited by a browser that
+   holds it (``If-None-Match`` with its ETag): answered 304, nothing rendered or sent.
+   ``profile-other`` is the note's author's profile as the reader sees it (a signed-in
+   non-author).
 5. The memcached hit rate over step 4 (``stats`` of both servers), also per key prefix.
 6. DB reads per invalidation of one hot key under 32 concurrent readers
    (``manage.py bench_hot_key``).
@@ -52,6 +55,7 @@ from benchlib import (
     VAR,
     Broken,
     app_env,
+    cookies,
     flush_memcached,
     log_in,
     manage,
@@ -82,20 +86,24 @@ POSTING_FANS = 5000
 
 TARGETS = {
     "home_vs_hello_auth": 0.60,  # warm home req/s >= 60% of the authenticated hello's
+    "public_vs_hello_auth": 0.60,  # the same for the public stream, a note page, a profile
+    "note_vs_hello_auth": 0.60,
+    "profile_vs_hello_auth": 0.60,
     "home_vs_home_orm": 3.0,  # warm home req/s >= 3x the plain-ORM baseline's
     "p50_1m_over_10k": 1.2,  # home p50 at 1M notes <= 1.2x the one at 10k
     "hot_key_db_reads": 2.0,  # <= 2 DB reads per invalidation of a hot key
 }
 
 
-def warm(port: str, path: str, cookie: str) -> tuple[float, float]:
+def warm(port: str, path: str, cookie: str, headers: dict) -> tuple[float, float]:
     """Request ``path`` until it is warm; return its cost headers (median of the last requests)."""
     sql, calls = [], []
     deadline = time.monotonic() + WARM_SECONDS
+    expected = 304 if "If-None-Match" in headers else 200
     while len(sql) < WARM_REQUESTS and (len(sql) < 5 or time.monotonic() < deadline):
-        response, _ = request(port, "GET", path, cookie=cookie)
-        if response.status != 200:
-            raise Broken(f"GET {path} answered {response.status}")
+        response, _ = request(port, "GET", path, cookie=cookie, extra=headers)
+        if response.status != expected:
+            raise Broken(f"GET {path} answered {response.status}, not {expected}")
         if response.getheader("X-Pownce-SQL") is None:
             raise Broken(f"GET {path} has no X-Pownce-SQL header: are the bench views on?")
         sql.append(int(response.getheader("X-Pownce-SQL")))
@@ -109,10 +117,12 @@ def to_ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(port: str, path: str, cookie: str) -> dict:
+def wrk(port: str, path: str, cookie: str, headers: dict) -> dict:
     command = ["wrk", *WRK, "--timeout", WRK_TIMEOUT, "--latency"]
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
     output = run([*command, f"http://127.0.0.1:{port}{path}"], capture=True)
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.MULTILINE))
     rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
@@ -134,13 +144,13 @@ def wrk(port: str, path: str, cookie: str) -> dict:
     }
 
 
-def measure(port: str, name: str, path: str, cookie: str) -> dict:
-    sql, calls = warm(port, path, cookie)
-    row = {"name": name, "path": path, **wrk(port, path, cookie)}
+def measure(port: str, name: str, path: str, cookie: str, headers: dict | None = None) -> dict:
+    sql, calls = warm(port, path, cookie, headers or {})
+    row = {"name": name, "path": path, **wrk(port, path, cookie, headers or {})}
     row["sql_per_request"] = sql
     row["memcached_calls_per_request"] = calls
     print(
-        f"   {name:<12} {row['rps']:>8.1f} req/s  p50 {row['p50_ms']:>7.2f} ms  p99 {row['p99_ms']:>7.2f} ms"
+        f"   {name:<14} {row['rps']:>8.1f} req/s  p50 {row['p50_ms']:>7.2f} ms  p99 {row['p99_ms']:>7.2f} ms"
         f"  sql {sql:g}  memcached {calls:g}",
         flush=True,
     )
@@ -166,7 +176,8 @@ person = person or people[10]
 public = Note.objects.using("default").public().order_by("-pk")[:2000]
 note = (Note.objects.using("default").filter(pk__in=list(public.values_list("pk", flat=True)))
         .annotate(n=Count("replies")).order_by("-n", "-pk").first())
-print(json.dumps({"username": person.username, "note": note.pk, "notes": Note.objects.using("default").count()}))
+print(json.dumps({"username": person.username, "note": note.pk, "author": note.author.username,
+                  "notes": Note.objects.using("default").count()}))
 """
 
 
@@ -205,18 +216,28 @@ def main() -> dict:
     step("log in through HAProxy")
     cookie = log_in(haproxy, username)
 
+    # A browser that has been on the site holds the CSRF cookie besides the session (the pages'
+    # forms carry a token of it); holding the home page, it sends the page's ETag back.
+    response, _ = request(haproxy, "GET", "/", cookie=cookie)
+    browser = f"{cookie}; csrftoken={cookies(response).get('csrftoken', '')}"
+    response, _ = request(haproxy, "GET", "/", cookie=browser)
+    etag = response.getheader("ETag")
+    if not etag:
+        raise Broken("GET / carries no ETag")
     pages = [
-        ("hello", "/bench/hello", ""),
-        ("hello-auth", "/bench/hello-auth", cookie),
-        ("home", "/", cookie),
-        ("home-orm", "/bench/home-orm", cookie),
-        ("public", "/public/", cookie),
-        ("note", f"/notes/{note_id}/", cookie),
-        ("profile", f"/{username}/", cookie),
+        ("hello", "/bench/hello", "", None),
+        ("hello-auth", "/bench/hello-auth", browser, None),
+        ("home", "/", browser, None),
+        ("home-304", "/", browser, {"If-None-Match": etag}),
+        ("home-orm", "/bench/home-orm", browser, None),
+        ("public", "/public/", browser, None),
+        ("note", f"/notes/{note_id}/", browser, None),
+        ("profile", f"/{username}/", browser, None),
+        ("profile-other", f"/{picked['author']}/", browser, None),
     ]
     step(f"wrk {' '.join(WRK)} through HAProxy, {picked['notes']} notes")
     before = memcached_counts(memcached_ports)
-    rows = [measure(haproxy, name, path, page_cookie) for name, path, page_cookie in pages]
+    rows = [measure(haproxy, name, path, page_cookie, headers) for name, path, page_cookie, headers in pages]
     after = memcached_counts(memcached_ports)
     hits = after["get_hits"] - before["get_hits"]
     misses = after["get_misses"] - before["get_misses"]
@@ -255,7 +276,7 @@ def main() -> dict:
         seed(env, NOTES_LARGE, memcached_ports)
         step(f"wrk {' '.join(WRK)} through HAProxy, {stored_notes()} notes")
         for name, path in (("home", "/"), ("home-orm", "/bench/home-orm")):
-            large_rows.append(measure(haproxy, f"{name}@1m", path, cookie))
+            large_rows.append(measure(haproxy, f"{name}@1m", path, browser))
 
     by_name = {row["name"]: row for row in rows}
     home, hello_auth, home_orm = by_name["home"], by_name["hello-auth"], by_name["home-orm"]
@@ -284,6 +305,9 @@ def main() -> dict:
     result.update(mixed)  # mixed_stale_reads and the mixed step's other figures
     ratios = {
         "home_vs_hello_auth": home["rps"] / hello_auth["rps"],
+        "public_vs_hello_auth": by_name["public"]["rps"] / hello_auth["rps"],
+        "note_vs_hello_auth": by_name["note"]["rps"] / hello_auth["rps"],
+        "profile_vs_hello_auth": by_name["profile"]["rps"] / hello_auth["rps"],
         "home_vs_home_orm": home["rps"] / home_orm["rps"],
         "p50_1m_over_10k": home_1m["p50_ms"] / home["p50_ms"] if home_1m else None,
         "hot_key_db_reads": hot["db_reads_per_invalidation"],
@@ -302,12 +326,12 @@ def main() -> dict:
 
 def report(result: dict) -> None:
     step("results")
-    header = f"{'page':<12} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'sql/req':>8} {'memcached/req':>14}"
+    header = f"{'page':<14} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'sql/req':>8} {'memcached/req':>14}"
     print(header)
     print("-" * len(header))
     for row in [row for row in result["rows"] if not row["name"].startswith("mixed")] + result["rows_1m"]:
         print(
-            f"{row['name']:<12} {row['rps']:>9.1f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f}"
+            f"{row['name']:<14} {row['rps']:>9.1f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f}"
             f" {row['sql_per_request']:>8g} {row['memcached_calls_per_request']:>14g}"
         )
     print()
@@ -325,7 +349,7 @@ def report(result: dict) -> None:
     print()
     for name, target in result["targets"].items():
         state = "skipped" if target["met"] is None else ("met" if target["met"] else "MISSED")
-        print(f"target {name:<20} {target['target']:<7} value {target['value']}  {state}")
+        print(f"target {name:<22} {target['target']:<7} value {target['value']}  {state}")
 
 
 def save(result: dict) -> Path:

@@ -126,9 +126,11 @@ def flush_memcached(ports: list[str]) -> None:
 # --- HTTP -----------------------------------------------------------------------------------
 
 
-def request(port: str, method: str, path: str, *, cookie: str = "", body: dict | None = None):
+def request(
+    port: str, method: str, path: str, *, cookie: str = "", body: dict | None = None, extra: dict | None = None
+):
     conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
-    headers = {"Host": "127.0.0.1"}
+    headers = {"Host": "127.0.0.1", **(extra or {})}
     if cookie:
         headers["Cookie"] = cookie
     data = None

@@ -9,10 +9,31 @@ ID lists (cache/idlists.py), newest first:
 * ``sent:<user>`` — every note the user wrote; ``public_by:<user>`` — their public ones;
 * ``public`` — every public note;
 * ``replies:<note>`` — a note's replies;
-* ``stars:<user>`` — notes the user starred (the "starred" mark on each card).
+* ``stars:<user>`` — notes the user starred (the "starred" mark on each card);
+* ``received_from:<reader>:<author>`` — the author's non-public notes delivered to the reader
+  that they may see (with ``public_by:<author>``, what a signed-in reader sees of a profile).
 
 Reply and star counts are ``NoteCounts`` objects (notes/counts.py), kept apart from the note so
 a star does not invalidate the note everyone reads; their signals invalidate them.
+
+Pages (cache/pages.py): home, the public stream, a profile and a note page are kept whole per
+viewer, each with its **version vector** — the versions of every key its render read through
+the cache, so nothing here lists them by hand and nothing can be left out:
+
+* home: ``inbox``, ``home_replies``, ``stars`` and ``blocks`` of the viewer, the note form's
+  ``friends`` and ``sets`` lists and those people and sets; each note, its ``NoteCounts``, its
+  author, recipient, credited author and set; each reply, its author, its note's author and the
+  note it answers;
+* public stream and profile: ``public`` / ``public_by`` / ``sent`` or, for a signed-in reader
+  of someone else's profile, ``public_by`` + ``received_from``; the viewer's ``stars`` and
+  ``blocks``; each note with its counts and people as above; a profile adds the person's
+  ``UserCounts``, their username's id, and the viewer's people lists (the buttons);
+* note page: the note, the viewer's ``inbox`` when it decided whether the viewer may see the
+  note, ``replies:<note>`` and each reply with its people, the counts, stars and blocks.
+
+The viewer's own row is part of the page's identity rather than its vector. Any write that
+invalidates one of those keys (the functions below, the models' signals) changes its version,
+and the page is rendered anew on its next request.
 
 Writes that send no signals (bulk inserts of deliveries, ``update()``) call these functions
 explicitly from notes/services.py and notes/delivery.py; a block changes what either person's
@@ -57,17 +78,28 @@ def stars_of(user_id: int) -> str:
 PUBLIC = "public"
 
 
+def received_from(reader_id: int, author_id: int) -> str:
+    return f"received_from:{reader_id}:{author_id}"
+
+
 def note_delivered(*, author_id: int, public: bool, recipient_ids: Iterable[int], using: str | None = None) -> None:
     """A note reached these inboxes (or left them, when deleted)."""
+    recipient_ids = list(recipient_ids)
     names = [inbox(pk) for pk in recipient_ids] + [sent(author_id)]
     if public:
         names += [PUBLIC, public_by(author_id)]
+    else:
+        names += [received_from(pk, author_id) for pk in recipient_ids]
     idlists.invalidate(names, using=using)
 
 
-def inboxes_changed(recipient_ids: Iterable[int], *, using: str | None = None) -> None:
+def inboxes_changed(recipient_ids: Iterable[int], *, author_id: int, public: bool, using: str | None = None) -> None:
     """A note reached these inboxes, and only these lists changed (one batch of a fan-out)."""
-    idlists.invalidate([inbox(pk) for pk in recipient_ids], using=using)
+    recipient_ids = list(recipient_ids)
+    names = [inbox(pk) for pk in recipient_ids]
+    if not public:
+        names += [received_from(pk, author_id) for pk in recipient_ids]
+    idlists.invalidate(names, using=using)
 
 
 def reply_changed(*, note_id: int, recipient_ids: Iterable[int], using: str | None = None) -> None:
@@ -87,7 +119,9 @@ def note_rows_changed(note_ids: Iterable[Any], *, using: str | None = None) -> N
 
 def _block_changed(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
     people = (instance.blocker_id, instance.blocked_id)
-    idlists.invalidate([name(pk) for pk in people for name in (inbox, home_replies)], using=using)
+    names = [name(pk) for pk in people for name in (inbox, home_replies)]
+    names += [received_from(reader, author) for reader, author in (people, people[::-1])]
+    idlists.invalidate(names, using=using)
 
 
 def connect() -> None:

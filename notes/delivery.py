@@ -55,16 +55,16 @@ PLAN_PAGES = 10
 INSERT_BATCH = 1000
 
 
-def deliveries_write(note_id: int, recipient_ids: list[int]) -> None:
-    """Put note ``note_id`` in these inboxes. Idempotent: an inbox that already holds it is left
+def deliveries_write(note: Note, recipient_ids: list[int]) -> None:
+    """Put ``note`` in these inboxes. Idempotent: an inbox that already holds it is left
     alone (INSERT IGNORE on the unique (recipient, note) index). Invalidates the inboxes."""
     with transaction.atomic():
         Delivery.objects.bulk_create(
-            [Delivery(recipient_id=pk, note_id=note_id) for pk in recipient_ids],
+            [Delivery(recipient_id=pk, note_id=note.pk) for pk in recipient_ids],
             batch_size=INSERT_BATCH,
             ignore_conflicts=True,
         )
-        caching.inboxes_changed(recipient_ids)
+        caching.inboxes_changed(recipient_ids, author_id=note.author_id, public=note.is_public)
 
 
 def note_deliver(note: Note) -> list[int]:
@@ -72,7 +72,7 @@ def note_deliver(note: Note) -> list[int]:
     inboxes it wrote to now, the author's first. Call it inside the note's transaction."""
     first_page = visibility.recipient_ids(note, limit=settings.FANOUT_INLINE_MAX)
     written = [note.author_id, *first_page]
-    deliveries_write(note.pk, written)
+    deliveries_write(note, written)
     # The author's sent list and the public lists.
     caching.note_delivered(author_id=note.author_id, public=note.is_public, recipient_ids=[])
     note_fanout_plan.enqueue(note.pk, first_page[-1] if first_page else 0)
@@ -118,5 +118,5 @@ def note_deliver_batch(note_id: int, after: int, upto: int) -> int:
     if note is None:
         return 0
     recipients = visibility.recipient_ids(note, after=after, upto=upto)
-    deliveries_write(note_id, recipients)
+    deliveries_write(note, recipients)
     return len(recipients)

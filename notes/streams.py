@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from accounts.models import User
 from accounts.selectors import AudienceOptions, AudienceReads
-from cache import Batch
+from cache import Batch, idlists
 from notes import caching
 from notes.models import Note, NoteCounts, Reply
 from notes.selectors import (
@@ -38,28 +38,47 @@ from notes.selectors import (
 )
 from notes.visibility import blocks_hide, is_shown, signed_in
 
+# A page of a stream whose notes are hidden (moderated, or by suspended people) reads further
+# ids instead of showing fewer notes: at most this many reads of PAGE_SIZE + 1 ids.
+FILL_ROUNDS = 3
 
-def _note_page(first: Batch, note_ids_of, viewer, before: int | None) -> Page:
-    """A stream of notes only: ``note_ids_of()`` reads the page's ids once ``first`` has run."""
+
+def _note_page(first: Batch, note_ids_before, viewer, before: int | None) -> Page:
+    """A stream of notes only: ``note_ids_before(cursor)`` gives up to ``PAGE_SIZE + 1`` ids
+    older than ``cursor`` once ``first`` has run. Notes not shown (visibility rules 1-2) are
+    skipped and further ids read in their place, up to ``FILL_ROUNDS`` times."""
     stars = first.list(caching.stars_of(viewer.pk), stars_loader(viewer)) if signed_in(viewer) else None
     blocks = blocks_read(first, viewer)
     first.run()
-    ids = note_ids_of()
-    second = Batch()
-    notes = second.objects(Note, ids)
-    counts = second.objects(NoteCounts, ids)
-    second.run()
-    loaded = in_order(notes.result, ids)
-    attach_related(loaded, [])
-    loaded = [note for note in loaded if is_shown(note)]
-    shown = loaded[:PAGE_SIZE]
-    more = len(ids) > PAGE_SIZE
+    shown: list[Note] = []
+    found_counts: dict[int, NoteCounts] = {}
+    cursor, more = before, False
+    for _ in range(FILL_ROUNDS):
+        ids = note_ids_before(cursor)
+        second = Batch()
+        notes = second.objects(Note, ids)
+        counts = second.objects(NoteCounts, ids)
+        second.run()
+        loaded = in_order(notes.result, ids)
+        attach_related(loaded, [])
+        found_counts.update(counts.result)
+        visible = [note for note in loaded if is_shown(note)]
+        room = PAGE_SIZE - len(shown)
+        shown += visible[:room]
+        if len(visible) > room:  # a note is left over: there is a next page
+            more = True
+            break
+        more = len(ids) > PAGE_SIZE  # every id was used; the list may go on
+        if not more or len(shown) == PAGE_SIZE:
+            cursor = ids[-1] if ids else cursor
+            break
+        cursor = ids[-1]
     return Page(
         items=shown,
         has_more=more,
-        before=ids[PAGE_SIZE - 1] if more else None,
+        before=(shown[-1].pk if len(shown) == PAGE_SIZE else cursor) if more else None,
         counts=card_counts(
-            counts.result,
+            found_counts,
             [note.pk for note in shown],
             set(stars.result) if stars else set(),
             blocks_result(blocks, viewer),
@@ -71,30 +90,60 @@ def public_stream(viewer, *, before: int | None = None) -> Page:
     first = Batch()
     public = first.list(caching.PUBLIC, lambda using, limit: public_note_ids(limit=limit, using=using))
 
-    def from_database() -> list[int]:
-        return public_note_ids(before=before, limit=PAGE_SIZE + 1)
+    def ids_before(cursor: int | None) -> list[int]:
+        return cut_page(public.result, cursor, lambda: public_note_ids(before=cursor, limit=PAGE_SIZE + 1))
 
-    return _note_page(first, lambda: cut_page(public.result, before, from_database), viewer, before)
+    return _note_page(first, ids_before, viewer, before)
 
 
 def profile_stream(viewer, author: User, *, before: int | None = None) -> Page:
-    """What ``viewer`` may see of ``author``'s notes. The author's own view and everyone's view
-    of their public notes come from cached lists; a signed-in reader who may also have received
-    non-public notes from the author is answered by the database."""
+    """What ``viewer`` may see of ``author``'s notes, from cached lists: the author's own view
+    is their ``sent`` list, a visitor's their ``public_by`` list, and another signed-in
+    reader's the merge of ``public_by`` and the author's non-public notes delivered to the
+    reader (``received_from``). Pages older than the lists hold come from the database."""
     first = Batch()
 
-    def from_database() -> list[int]:
-        return profile_note_ids(viewer, author, before=before, limit=PAGE_SIZE + 1)
+    def from_database(cursor: int | None):
+        return lambda: profile_note_ids(viewer, author, before=cursor, limit=PAGE_SIZE + 1)
 
     if signed_in(viewer) and viewer.pk != author.pk:
-        return _note_page(first, from_database, viewer, before)
+        public = first.list(
+            caching.public_by(author.pk), lambda using, limit: profile_note_ids(None, author, limit=limit, using=using)
+        )
+        received = first.list(
+            caching.received_from(viewer.pk, author.pk),
+            lambda using, limit: _received_ids(viewer, author, limit, using),
+        )
+        return _note_page(
+            first,
+            lambda cursor: _merged_page(public.result, received.result, cursor, from_database(cursor)),
+            viewer,
+            before,
+        )
     if signed_in(viewer):
         cached = first.list(caching.sent(author.pk), lambda using, limit: _sent_ids(author, limit, using))
     else:
         cached = first.list(
             caching.public_by(author.pk), lambda using, limit: profile_note_ids(None, author, limit=limit, using=using)
         )
-    return _note_page(first, lambda: cut_page(cached.result, before, from_database), viewer, before)
+    return _note_page(first, lambda cursor: cut_page(cached.result, cursor, from_database(cursor)), viewer, before)
+
+
+def _received_ids(viewer, author: User, limit: int, using: str | None) -> list[int]:
+    notes = Note.objects.using(using).reaching(viewer).by(author).exclude(audience=Note.Audience.PUBLIC)
+    return list(notes.newest_first().values_list("pk", flat=True)[:limit])
+
+
+def _merged_page(first: tuple, second: tuple, before: int | None, from_database) -> list[int]:
+    """One page (and one more id) of the union of two cached lists, newest first. A full list
+    may have been cut: the union is whole only down to the oldest id of every full list."""
+    cap = idlists.cap()
+    floor = max((ids[-1] for ids in (first, second) if len(ids) >= cap), default=None)
+    merged = sorted(set(first) | set(second), reverse=True)
+    if floor is not None:
+        merged = [pk for pk in merged if pk >= floor]
+    chunk = [pk for pk in merged if before is None or pk < before][: PAGE_SIZE + 1]
+    return chunk if len(chunk) == PAGE_SIZE + 1 or floor is None else from_database()
 
 
 def _sent_ids(author: User, limit: int, using: str | None) -> list[int]:

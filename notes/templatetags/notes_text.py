@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from cache import pages
 from notes import files
 
 register = template.Library()
@@ -52,11 +53,14 @@ def ago(moment) -> str:
         return ""
     seconds = (timezone.now() - moment).total_seconds()
     if seconds < 60:
+        pages.changes_in(60 - seconds)
         return "just now"
     for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
         if seconds >= size:
             count = int(seconds // size)
             if unit == "day" and count > 30:
                 return moment.strftime("%-d %b %Y")
+            # A cached page showing this text is good until the count moves on.
+            pages.changes_in((count + 1) * size - seconds)
             return f"{count} {unit}{'s' if count != 1 else ''} ago"
     return ""

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from cache.pages import cached_page
 from notes import moderation, selectors, services, streams, visibility
 from notes.forms import ForwardForm, NoteForm, ReplyForm, ReportForm
 from notes.models import Note
@@ -38,6 +39,7 @@ def _note_page(request, note_id: int, *, status: int = 200, **forms):
     return render(request, "notes/note_detail.html", context, status=status)
 
 
+@cached_page
 def note_detail(request, note_id: int):
     return _note_page(request, note_id)
 

@@ -5,7 +5,9 @@ import re
 from django.http import Http404
 from django.shortcuts import render
 
-from accounts.selectors import profile_summary, user_by_username
+from accounts.profiles import profile_summary
+from accounts.selectors import user_by_username
+from cache.pages import cached_page
 from notes import selectors, streams
 from notes.forms import NoteForm
 
@@ -19,6 +21,7 @@ def cursor(request, name: str) -> int | None:
     return int(value) if CURSOR.fullmatch(value) and 0 < int(value) < 2**63 else None
 
 
+@cached_page
 def home(request):
     if not request.user.is_authenticated:
         page = streams.public_stream(request.user, before=cursor(request, "before"))
@@ -34,11 +37,13 @@ def home(request):
     return render(request, "notes/home.html", context)
 
 
+@cached_page
 def public(request):
     page = streams.public_stream(request.user, before=cursor(request, "before"))
     return render(request, "notes/public.html", {"page": page})
 
 
+@cached_page
 def profile(request, username: str):
     profile_user = user_by_username(username)
     if profile_user is None:

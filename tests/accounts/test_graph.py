@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from accounts import selectors, services
+from accounts import profiles, selectors, services
 from accounts.models import Block, Fanship, FriendSet
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +35,7 @@ def test_adding_back_makes_friends_and_empties_fan_lists(alice, bob):
     assert selectors.fan_of_ids(alice) == selectors.fan_of_ids(bob) == []
     assert selectors.pending_request_ids(bob) == []
     assert counts(alice) == selectors.PeopleCounts(friends=1, fans=0, fan_of=0, pending=0)
-    assert selectors.relationship(alice, bob).state == "friends"
+    assert profiles.relationship(alice, bob).state == "friends"
 
 
 def test_adding_twice_creates_one_fanship(alice, bob):
@@ -57,8 +57,8 @@ def test_removing_a_friend_leaves_them_your_fan_but_not_a_request(alice, bob, be
     assert selectors.fan_ids(alice) == [bob.pk]
     assert selectors.fan_of_ids(bob) == [alice.pk]
     assert selectors.pending_request_ids(alice) == []
-    assert selectors.relationship(alice, bob).state == "fan_back"
-    assert selectors.relationship(bob, alice).state == "fan"
+    assert profiles.relationship(alice, bob).state == "fan_back"
+    assert profiles.relationship(bob, alice).state == "fan"
     assert counts(alice) == selectors.PeopleCounts(friends=0, fans=1, fan_of=0, pending=0)
 
 
@@ -91,8 +91,8 @@ def test_block_ends_fanships_both_ways_and_stops_adding(alice, bob, befriend):
     with pytest.raises(ValidationError, match="Unblock them first"):
         services.friend_add(alice, bob)
     assert not Fanship.objects.exists()
-    assert selectors.relationship(alice, bob).state == "blocked"
-    assert selectors.relationship(bob, alice).state == "blocked_by"
+    assert profiles.relationship(alice, bob).state == "blocked"
+    assert profiles.relationship(bob, alice).state == "blocked_by"
     assert counts(alice) == counts(bob) == selectors.PeopleCounts(friends=0, fans=0, fan_of=0, pending=0)
 
 
@@ -161,9 +161,9 @@ def test_counts_with_many_people(make_user, alice, befriend):
 def test_relationship_states(alice, bob, carol):
     from django.contrib.auth.models import AnonymousUser
 
-    assert selectors.relationship(AnonymousUser(), alice).state == "anonymous"
-    assert selectors.relationship(alice, alice).state == "self"
-    assert selectors.relationship(alice, bob).state == "none"
+    assert profiles.relationship(AnonymousUser(), alice).state == "anonymous"
+    assert profiles.relationship(alice, alice).state == "self"
+    assert profiles.relationship(alice, bob).state == "none"
     services.friend_add(carol, alice)
-    assert selectors.relationship(alice, carol).state == "requested"
-    assert selectors.relationship(carol, alice).state == "fan"
+    assert profiles.relationship(alice, carol).state == "requested"
+    assert profiles.relationship(carol, alice).state == "fan"

@@ -98,3 +98,27 @@ def test_garbage_cursors_mean_the_newest_page(client, friends, send_note):
         response = client.get("/public/", {"before": value})
         assert response.status_code == 200 and f'id="note-{note.pk}"' in response.text
     assert Note.objects.count() == 1 and not Reply.objects.exists()
+
+
+def test_a_page_whose_notes_are_hidden_reads_further_instead_of_showing_fewer(client, friends):
+    from notes import moderation
+
+    ann, _ = friends
+    notes = [services.note_create(author=ann, kind="message", audience="public", body=f"n{i}") for i in range(45)]
+    newest = [note.pk for note in notes[-20:]]
+    moderation.notes_hide(newest)
+    page = client.get("/public/?before=999999999").context["page"]
+    assert [note.pk for note in page.items] == [note.pk for note in reversed(notes[5:25])]
+    assert page.has_more and page.before == notes[5].pk
+    assert walk(client, "/public/") == [f"Note:{note.pk}" for note in reversed(notes[:25])]
+
+
+def test_a_stream_all_hidden_but_a_few_old_notes_shows_those_notes(client, friends):
+    from notes import moderation
+
+    ann, _ = friends
+    notes = [services.note_create(author=ann, kind="message", audience="public", body=f"n{i}") for i in range(30)]
+    moderation.notes_hide([note.pk for note in notes[3:]])
+    page = client.get(f"/{ann.username}/").context["page"]
+    assert [note.pk for note in page.items] == [note.pk for note in reversed(notes[:3])]
+    assert not page.has_more

@@ -1,0 +1,120 @@
+"""How a viewer stands toward a person, and what a profile's header shows — read from the
+viewer's cached people lists (accounts/caching.py), so a profile page asks no query unless a
+block is involved.
+
+Guaranteed: the same answer as the fanship and block rows, once the write that changed them
+has committed and invalidated its lists (cache/protocol.py). The cached lists do not say who
+blocked whom, and a full list may have been cut: those cases are read from the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from django.db.models import Q
+
+from accounts.caching import blocks_list, people_list
+from accounts.models import Block, Fanship, User
+from accounts.selectors import PeopleCounts, blocks_loader, people_counts, people_loader
+from cache import idlists
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """How ``viewer`` stands toward another person, for the buttons on that person's profile."""
+
+    is_self: bool = False
+    is_anonymous: bool = False
+    you_are_fan: bool = False  # viewer added them
+    they_are_fan: bool = False  # they added viewer
+    request_ignored: bool = False  # viewer ignored their request
+    you_blocked: bool = False
+    blocked_you: bool = False
+
+    @property
+    def friends(self) -> bool:
+        return self.you_are_fan and self.they_are_fan
+
+    @property
+    def state(self) -> str:
+        """One word for the templates: self, anonymous, blocked, blocked_by, friends, fan,
+        requested (they await an answer), fan_back (they are a fan, request ignored) or none."""
+        if self.is_self:
+            return "self"
+        if self.is_anonymous:
+            return "anonymous"
+        if self.you_blocked:
+            return "blocked"
+        if self.blocked_you:
+            return "blocked_by"
+        if self.friends:
+            return "friends"
+        if self.you_are_fan:
+            return "fan"
+        if self.they_are_fan:
+            return "fan_back" if self.request_ignored else "requested"
+        return "none"
+
+
+def relationship(viewer: User, other: User) -> Relationship:
+    """From the viewer's cached people and blocks lists (one cache call); from the database
+    when a block is involved (the list does not say who blocked whom) or a full list may have
+    been cut before ``other``."""
+    if not viewer.is_authenticated:
+        return Relationship(is_anonymous=True)
+    if viewer.pk == other.pk:
+        return Relationship(is_self=True)
+    kinds = ("friends", "fans", "fan_of", "pending")
+    names = {people_list(kind, viewer.pk): people_loader(kind, viewer) for kind in kinds}
+    names[blocks_list(viewer.pk)] = blocks_loader(viewer)
+    found = idlists.get_many(names)
+    lists = {kind: found[people_list(kind, viewer.pk)] for kind in kinds}
+    cut = any(len(ids) >= idlists.cap() and other.pk not in ids for ids in found.values())
+    if cut or other.pk in found[blocks_list(viewer.pk)]:
+        return _relationship_from_database(viewer, other)
+    friends = other.pk in lists["friends"]
+    fan = other.pk in lists["fans"]
+    return Relationship(
+        you_are_fan=friends or other.pk in lists["fan_of"],
+        they_are_fan=friends or fan,
+        request_ignored=fan and other.pk not in lists["pending"],
+    )
+
+
+def _relationship_from_database(viewer: User, other: User) -> Relationship:
+    fanships = dict(
+        Fanship.objects.filter(Q(fan=viewer, idol=other) | Q(fan=other, idol=viewer)).values_list("fan_id", "ignored")
+    )
+    blockers = set(
+        Block.objects.filter(Q(blocker=viewer, blocked=other) | Q(blocker=other, blocked=viewer)).values_list(
+            "blocker_id", flat=True
+        )
+    )
+    return Relationship(
+        you_are_fan=viewer.pk in fanships,
+        they_are_fan=other.pk in fanships,
+        request_ignored=fanships.get(other.pk, False),
+        you_blocked=viewer.pk in blockers,
+        blocked_you=other.pk in blockers,
+    )
+
+
+@dataclass(frozen=True)
+class ProfileSummary:
+    """What the profile header shows: ``profile_user``, ``relationship`` and ``counts``."""
+
+    profile_user: User
+    relationship: Relationship
+    counts: PeopleCounts
+
+
+def profile_summary(viewer: User, profile_user: User) -> ProfileSummary:
+    """Everything ``accounts/_profile_header.html`` needs about ``profile_user`` as seen by ``viewer``.
+
+    The notes count is every note for the person themselves and the public ones for anyone
+    else: a count of all would tell a visitor how many notes they are not allowed to see."""
+    own = viewer.pk == profile_user.pk
+    counts = people_counts(profile_user, pending=own)
+    if not own:
+        counts = replace(counts, notes=counts.public_notes)
+    return ProfileSummary(profile_user=profile_user, relationship=relationship(viewer, profile_user), counts=counts)
