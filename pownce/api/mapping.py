@@ -27,11 +27,12 @@ from datetime import datetime
 from django.conf import settings
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils.html import escape, linebreaks, urlize
+from django.utils.html import escape
 
 from accounts.models import User
 from accounts.selectors import PeopleCounts, Relationship
 from notes import files
+from notes.feeds import event_text, note_html, note_text
 from notes.models import Note, Reply
 from notes.selectors import CardCounts
 
@@ -65,8 +66,8 @@ def status_id(item: Note | Reply) -> str:
 
 
 def html(text: str) -> str:
-    """Plain text as the HTML Mastodon sends: escaped, paragraphs, links made clickable."""
-    return linebreaks(urlize(escape(text), nofollow=True, autoescape=False)) if text else ""
+    """Plain text as the HTML Mastodon sends (the feeds' own rendering)."""
+    return note_html(text)
 
 
 def account(person: User, base: Base, counts: PeopleCounts | None = None, *, own: bool = False) -> dict:
@@ -165,23 +166,6 @@ def _card(url: str, title: str, description: str, *, kind: str = "link") -> dict
     }
 
 
-def _event_text(note: Note) -> str:
-    when = note.event_start.strftime("%A %-d %B %Y, %H:%M UTC") if note.event_start else ""
-    lines = [note.event_name, when]
-    if note.event_place:
-        lines.append(note.event_place)
-    return "\n".join(line for line in lines if line)
-
-
-def note_text(note: Note) -> str:
-    """The note's text as a status carries it (events and links spelled out)."""
-    if note.kind == Note.Kind.EVENT:
-        return "\n\n".join(part for part in (_event_text(note), note.body) if part)
-    if note.kind == Note.Kind.LINK:
-        return "\n\n".join(part for part in (note.body, note.url) if part)
-    return note.body
-
-
 def status(note: Note, base: Base, counts: CardCounts, *, viewer_id: int | None, original: dict | None = None) -> dict:
     """A note as a status. ``original``: the forwarded note's own status, when the reader may
     see it."""
@@ -190,7 +174,7 @@ def status(note: Note, base: Base, counts: CardCounts, *, viewer_id: int | None,
         card = _card(note.url, note.url, note.body[:200])
     elif note.kind == Note.Kind.EVENT:
         ics = base.url(reverse("note_event_ics", args=[note.pk]))
-        card = _card(ics, note.event_name, _event_text(note).replace("\n", " · "))
+        card = _card(ics, note.event_name, event_text(note).replace("\n", " · "))
     data = _common(note.pk, note.author, base, note.created)
     data.update(
         {
