@@ -37,7 +37,11 @@ def test_public_feed_and_event_text(client, ann):
     from datetime import UTC, datetime
 
     services.note_create(
-        author=ann, kind="event", audience="public", event_name="Picnic", event_place="The park",
+        author=ann,
+        kind="event",
+        audience="public",
+        event_name="Picnic",
+        event_place="The park",
         event_start=datetime(2027, 6, 5, 12, 0, tzinfo=UTC),
     )
     feed = feedparser.parse(client.get("/public/feed/").content)

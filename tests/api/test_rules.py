@@ -1,0 +1,144 @@
+"""The API's rules, in process: a token is the only way in (never a session cookie), a warm
+timeline read costs no SQL (the token lookup included), a revoked token is refused at once,
+rate limits and CORS as Mastodon sends them."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import caches
+from django.db import connections
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from oauth2_provider.models import AccessToken
+
+from notes import services
+from tests.api.wire import IN_PROCESS, oauth_log_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def ann_token(person):
+    ann = person("ann")
+    api = oauth_log_in(IN_PROCESS, "ann", "correct-horse-9")
+    return ann, api.access_token
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_warm_home_timeline_costs_no_sql(ann_token):
+    ann, token = ann_token
+    for n in range(3):
+        services.note_create(author=ann, kind="message", audience="public", body=f"note {n}")
+    client = Client()
+    assert client.get("/api/v1/timelines/home", headers=bearer(token)).status_code == 200
+    assert client.get("/api/v1/timelines/public", headers=bearer(token)).status_code == 200
+    with CaptureQueriesContext(connections["default"]) as queries:
+        warm = client.get("/api/v1/timelines/home", headers=bearer(token))
+        public = client.get("/api/v1/timelines/public", headers=bearer(token))
+    assert warm.status_code == public.status_code == 200
+    assert len(warm.json()) == len(public.json()) == 3
+    assert [query["sql"] for query in queries.captured_queries] == []
+
+
+def test_revoked_token_is_refused_at_once(ann_token):
+    ann, token = ann_token
+    client = Client()
+    assert client.get("/api/v1/accounts/verify_credentials", headers=bearer(token)).status_code == 200
+    app = AccessToken.objects.get(user=ann).application
+    revoked = client.post("/oauth/revoke", {"token": token, "client_id": app.client_id, "client_secret": "wrong"})
+    assert revoked.status_code in (400, 401)  # a stranger to the app cannot revoke it
+    assert client.get("/api/v1/accounts/verify_credentials", headers=bearer(token)).status_code == 200
+    client.force_login(ann)
+    page = client.get("/settings/apps/")
+    assert page.status_code == 200 and app.name.encode() in page.content
+    client.post(f"/settings/apps/{app.pk}/revoke/")
+    refused = Client().get("/api/v1/accounts/verify_credentials", headers=bearer(token))
+    assert refused.status_code == 401
+    assert refused.json() == {"error": "The access token is invalid"}
+
+
+def test_session_cookie_never_authenticates_the_api(person):
+    ann = person("ann")
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(ann)
+    assert browser.get("/api/v1/accounts/verify_credentials").status_code == 401
+    posted = browser.post("/api/v1/statuses", {"status": "forged by another site"})
+    assert posted.status_code == 401
+    assert not ann.notes.exists()
+    # The site's own forms keep their CSRF check.
+    assert browser.post("/notes/new/", {"kind": "message", "audience": "public", "body": "x"}).status_code == 403
+
+
+def test_private_note_is_404_without_a_token(person):
+    ann = person("ann")
+    note = services.note_create(author=ann, kind="message", audience="friends", body="ours")
+    client = Client()
+    answer = client.get(f"/api/v1/statuses/{note.pk}")
+    assert answer.status_code == 404 and answer.json() == {"error": "Record not found"}
+    assert client.get(f"/api/v1/statuses/{note.pk}/context").status_code == 404
+    assert client.get("/api/v1/statuses/999999999").json() == {"error": "Record not found"}
+
+
+def test_rate_limit_headers_and_429(settings, ann_token):
+    ann, token = ann_token
+    settings.API_RATE_LIMIT = 3
+    caches["redis"].clear()  # what the log-in flow counted
+    client = Client()
+    answers = [client.get("/api/v1/instance", headers=bearer(token)) for _ in range(4)]
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+    assert [answer["X-RateLimit-Remaining"] for answer in answers] == ["2", "1", "0", "0"]
+    assert answers[0]["X-RateLimit-Limit"] == "3"
+    assert answers[0]["X-RateLimit-Reset"].endswith("Z")
+    assert answers[3].json() == {"error": "Too many requests"}
+    # Another client (no token, its own address) has its own count.
+    assert client.get("/api/v1/instance").status_code == 200
+
+
+def test_scopes_limit_what_a_token_does(ann_token):
+    ann, token = ann_token
+    AccessToken.objects.filter(user=ann).update(scope="read")
+    from cache import objects
+
+    objects.invalidate(AccessToken, AccessToken.objects.filter(user=ann).values_list("pk", flat=True))
+    client = Client()
+    denied = client.post("/api/v1/statuses", {"status": "hi"}, headers=bearer(token))
+    assert denied.status_code == 403
+    assert denied.json() == {"error": "This action is outside the authorized scopes"}
+    assert client.get("/api/v1/timelines/home", headers=bearer(token)).status_code == 200
+
+
+def test_cors_as_mastodon_allows_it():
+    client = Client()
+    preflight = client.options(
+        "/api/v1/timelines/public",
+        headers={
+            "Origin": "https://web.client.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+    assert preflight["Access-Control-Allow-Origin"] == "*"
+    assert "authorization" in preflight["Access-Control-Allow-Headers"].lower()
+    answer = client.get("/api/v1/timelines/public", headers={"Origin": "https://web.client.example"})
+    assert answer["Access-Control-Allow-Origin"] == "*"
+    assert "Link" in answer["Access-Control-Expose-Headers"]
+    assert "Access-Control-Allow-Credentials" not in answer
+    # The site's pages stay same-origin.
+    assert "Access-Control-Allow-Origin" not in client.get("/public/", headers={"Origin": "https://evil.example"})
+
+
+def test_bad_input_gets_a_clear_message_not_a_500(ann_token):
+    ann, token = ann_token
+    client = Client()
+    assert client.get("/api/v1/timelines/public?limit=abc").status_code == 422
+    assert client.get("/api/v1/statuses/r99999999").status_code == 404
+    assert client.get("/api/v1/accounts/notanumber").status_code == 404
+    empty = client.post("/api/v1/statuses", {"status": "   "}, headers=bearer(token))
+    assert empty.status_code == 422 and empty.json()["error"].startswith("Validation failed")
+    direct = client.post("/api/v1/statuses", {"status": "no one", "visibility": "direct"}, headers=bearer(token))
+    assert direct.status_code == 422
+    json_body = client.post("/api/v1/statuses", "[1]", content_type="application/json", headers=bearer(token))
+    assert json_body.status_code == 422
