@@ -346,9 +346,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # secret) and optional for confidential ones, as Mastodon's clients expect. Apps are made by
 # POST /api/v1/apps as authorization-code apps; the password grant is not offered.
 def _pkce_required(client_id: str) -> bool:
-    from pownce.api.oauth import pkce_required
+    # Named as a string, as INSTALLED_APPS names apps: settings import no app.
+    from django.utils.module_loading import import_string
 
-    return pkce_required(client_id)
+    return import_string("pownce.api.oauth.pkce_required")(client_id)
 
 
 OAUTH2_PROVIDER = {

@@ -2,7 +2,6 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from notes.feeds import PersonFeed, PublicFeed
 from pownce import admin_status, health, metrics
 
 # A database or Redis outage answers 503 + Retry-After, anything else the 500 page.
@@ -22,9 +21,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The client API and OAuth, before the people pages ("api", "oauth" are reserved names).
     path("", include("pownce.api.urls")),
-    # Atom feeds, before the people pages and the profile catch-all.
-    path("public/feed/", PublicFeed(), name="public_feed"),
-    path("<str:username>/feed/", PersonFeed(), name="person_feed"),
     path("", include("accounts.urls")),
     path("", include("notes.urls")),
 ]
