@@ -130,3 +130,31 @@ def test_instance_answers(base, client_for, person):
     assert api.instance_v1().title == "Pownce"
     assert api.instance_v2().title == "Pownce"
     assert api.notifications() == []
+
+
+def test_events_and_links_read_as_statuses_with_cards(person, client_for):
+    from datetime import UTC, datetime
+
+    from notes import services
+
+    ann = person("ann")
+    event = services.note_create(
+        author=ann,
+        kind="event",
+        audience="public",
+        event_name="Launch party",
+        event_place="The roof",
+        event_start=datetime(2027, 3, 4, 19, 30, tzinfo=UTC),
+    )
+    api = client_for(ann)
+    status = api.status(event.pk)
+    assert "Launch party" in status.content and "The roof" in status.content and "19:30" in status.content
+    assert status.card.url.endswith(f"/notes/{event.pk}/event.ics")
+    # Pownce's extension parameter, sent by the client's own session with its token.
+    posted = api.session.post(
+        f"{api.api_base_url}/api/v1/statuses",
+        data={"status": "worth reading", "pownce_link": "https://example.org/story"},
+        headers={"Authorization": f"Bearer {api.access_token}"},
+    ).json()
+    assert posted["card"]["url"] == "https://example.org/story"
+    assert posted["pownce"]["kind"] == "link"

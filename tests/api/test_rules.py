@@ -142,3 +142,46 @@ def test_bad_input_gets_a_clear_message_not_a_500(ann_token):
     assert direct.status_code == 422
     json_body = client.post("/api/v1/statuses", "[1]", content_type="application/json", headers=bearer(token))
     assert json_body.status_code == 422
+
+
+def test_pkce_is_checked_when_the_client_uses_it(person):
+    import base64
+    import hashlib
+
+    from tests.api.wire import REDIRECT_URI, authorization_code, register_app
+
+    person("ann")
+    client_id, secret = register_app(IN_PROCESS)
+    verifier = "v" * 64
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    extra = f"&code_challenge={challenge}&code_challenge_method=S256"
+    token_form = {
+        "grant_type": "authorization_code",
+        "redirect_uri": REDIRECT_URI,
+        "client_id": client_id,
+        "client_secret": secret,
+    }
+    code = authorization_code(IN_PROCESS, client_id, "ann", "correct-horse-9", extra)
+    client = Client()
+    assert client.post("/oauth/token", {**token_form, "code": code}).status_code == 400
+    code = authorization_code(IN_PROCESS, client_id, "ann", "correct-horse-9", extra)
+    granted = client.post("/oauth/token", {**token_form, "code": code, "code_verifier": verifier})
+    assert granted.status_code == 200 and granted.json()["token_type"] == "Bearer"
+
+
+def test_password_grant_is_not_offered(person):
+    from tests.api.wire import register_app
+
+    person("ann")
+    client_id, secret = register_app(IN_PROCESS)
+    refused = Client().post(
+        "/oauth/token",
+        {
+            "grant_type": "password",
+            "username": "ann",
+            "password": "correct-horse-9",
+            "client_id": client_id,
+            "client_secret": secret,
+        },
+    )
+    assert refused.status_code in (400, 401) and "access_token" not in refused.json()

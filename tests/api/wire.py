@@ -121,11 +121,11 @@ def register_app(base: str, name: str = "Test client") -> tuple[str, str]:
     )
 
 
-def authorization_code(base: str, client_id: str, username: str, password: str) -> str:
+def authorization_code(base: str, client_id: str, username: str, password: str, extra: str = "") -> str:
     """Log in and allow the app, as a person in a browser would; returns the code the
     consent page sent to the app's redirect URI."""
     api = Mastodon(client_id=client_id, client_secret="unused", api_base_url=base, session=session_for(base))
-    url = api.auth_request_url(redirect_uris=REDIRECT_URI, scopes=SCOPES, skip_server_info=True)
+    url = api.auth_request_url(redirect_uris=REDIRECT_URI, scopes=SCOPES, skip_server_info=True) + extra
     browser = session_for(base)
     page = browser.get(url, allow_redirects=True, headers={"X-Forwarded-Proto": "http"})
     assert "/login/" in page.url, page.url
