@@ -8,6 +8,7 @@ clients (no secret), and optional for confidential ones, as Mastodon's clients s
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -81,3 +82,24 @@ def authorized_app_revoke(request: HttpRequest, application_id: int) -> HttpResp
     if services.app_access_revoke(request.user, application_id):
         messages.success(request, "That app can no longer use your account.")
     return redirect("api_authorized_apps")
+
+
+@endpoint()
+def server_metadata(request: HttpRequest, bearer) -> dict:
+    """RFC 8414 metadata (``/.well-known/oauth-authorization-server``), which Mastodon's clients
+    read to find the endpoints and learn that only the authorization-code grant is offered."""
+    root = request.build_absolute_uri("/").rstrip("/")
+    return {
+        "issuer": root + "/",
+        "authorization_endpoint": root + "/oauth/authorize",
+        "token_endpoint": root + "/oauth/token",
+        "revocation_endpoint": root + "/oauth/revoke",
+        "app_registration_endpoint": root + "/api/v1/apps",
+        "scopes_supported": list(settings.OAUTH2_PROVIDER["SCOPES"]),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "service_documentation": root + "/",
+    }

@@ -19,6 +19,7 @@ def api(route: str, view, **kwargs):
 
 urlpatterns = [
     api("api/v1/apps", methods(POST=oauth.apps_create), name="api_apps"),
+    path(".well-known/oauth-authorization-server", methods(GET=oauth.server_metadata)),
     path("oauth/authorize", oauth.ConsentView.as_view(), name="oauth_authorize"),
     path("oauth/token", oauth_views.TokenView.as_view(), name="oauth_token"),
     path("oauth/revoke", oauth_views.RevokeTokenView.as_view(), name="oauth_revoke"),

@@ -185,3 +185,6 @@ def test_password_grant_is_not_offered(person):
         },
     )
     assert refused.status_code in (400, 401) and "access_token" not in refused.json()
+    metadata = Client().get("/.well-known/oauth-authorization-server").json()
+    assert metadata["grant_types_supported"] == ["authorization_code", "refresh_token"]
+    assert metadata["token_endpoint"] == "http://testserver/oauth/token"
