@@ -125,13 +125,13 @@ def endpoint(*, scope: str | None = None, auth: bool = False, uploads: bool = Fa
         def run(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             raw = bearer_token(request)
             bearer: Bearer | None = bearer_for(raw) if raw else None
-            if raw and bearer is None:
-                return error(401, "The access token is invalid")
+            # A request with a token that is not valid counts against its address: guessing
+            # tokens is limited like any other anonymous use.
             ident = f"token:{bearer.token_id}" if bearer else f"ip:{clients.client_ip(request)}"
             allowed, headers = _limit_headers(ident)
             if not allowed:
                 response = error(429, "Too many requests")
-            elif bearer is None and auth:
+            elif (raw and bearer is None) or (bearer is None and auth):
                 response = error(401, "The access token is invalid")
             elif bearer is not None and scope and not scope_allows(bearer.scopes, scope):
                 response = error(403, "This action is outside the authorized scopes")

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import caches
-from django.db import connections
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from oauth2_provider.models import AccessToken
 
 from notes import services
 from tests.api.wire import IN_PROCESS, oauth_log_in
+from tests.conftest import queries_by_alias
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 
 @pytest.fixture
@@ -35,12 +34,12 @@ def test_warm_home_timeline_costs_no_sql(ann_token):
     client = Client()
     assert client.get("/api/v1/timelines/home", headers=bearer(token)).status_code == 200
     assert client.get("/api/v1/timelines/public", headers=bearer(token)).status_code == 200
-    with CaptureQueriesContext(connections["default"]) as queries:
+    with queries_by_alias() as queries:
         warm = client.get("/api/v1/timelines/home", headers=bearer(token))
         public = client.get("/api/v1/timelines/public", headers=bearer(token))
     assert warm.status_code == public.status_code == 200
     assert len(warm.json()) == len(public.json()) == 3
-    assert [query["sql"] for query in queries.captured_queries] == []
+    assert {alias: sql for alias, sql in queries.items() if sql} == {}
 
 
 def test_revoked_token_is_refused_at_once(ann_token):
