@@ -50,8 +50,17 @@ def test_each_visibility_reaches_its_audience_only(person, client_for):
             cat_api.status(status.id)
         with pytest.raises(MastodonNotFoundError):
             cat_api.status_context(status.id)
+        for action in (
+            cat_api.status_favourite,
+            cat_api.status_unfavourite,
+            cat_api.status_reblog,
+            cat_api.status_delete,
+            cat_api.status_favourited_by,
+        ):
+            with pytest.raises(MastodonNotFoundError):
+                action(status.id)
         with pytest.raises(MastodonNotFoundError):
-            cat_api.status_favourite(status.id)
+            cat_api.status_post("let me in", in_reply_to_id=status.id)
     assert [status.id for status in cat_api.timeline_public()] == [public.id]
     assert [status.id for status in cat_api.account_statuses(ann.pk)] == [public.id]
 
