@@ -23,6 +23,7 @@ from cache import objects
 from notes.models import Note, Reply
 from notes.selectors import PAGE_SIZE, CardCounts, Page
 from notes.streams import NotePage, note_with_replies
+from pownce.api.models import MediaUpload
 
 MIN_ID_PAGES = 10
 SEARCH_MAX = 40
@@ -139,3 +140,8 @@ def people_search(query: str, *, limit: int) -> list[User]:
     )
     ranked = sorted(rows, key=lambda row: (row[1].lower() != query.lower(), row[1].lower()))
     return people([pk for pk, _ in ranked])
+
+
+def waiting_media(owner: User, media_id: int) -> MediaUpload | None:
+    """One of ``owner``'s uploads (nobody else's exist for them)."""
+    return MediaUpload.objects.filter(pk=media_id, owner=owner).first()

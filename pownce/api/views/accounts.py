@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
 from accounts import services as account_services
 from accounts.selectors import people_counts, relationship, user_by_username
@@ -113,7 +113,7 @@ def relationships(request: HttpRequest, bearer):
         pk = number(given, "id")
         try:
             person = selectors.person(pk or 0)
-        except Exception:  # noqa: BLE001 - a person who cannot be shown is simply left out
+        except Http404:  # someone who cannot be shown is left out, as Mastodon leaves out the unknown
             continue
         found.append(_relationship(bearer, person))
     return found

@@ -6,7 +6,6 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest
 
-from accounts.selectors import blocks_of
 from notes.models import Note
 from notes.selectors import CardCounts
 from notes.visibility import signed_in
@@ -95,7 +94,3 @@ def viewer_of(bearer):
     from django.contrib.auth.models import AnonymousUser
 
     return bearer.user if bearer is not None else AnonymousUser()
-
-
-def blocks(viewer) -> frozenset[int]:
-    return blocks_of(viewer) if signed_in(viewer) else frozenset()

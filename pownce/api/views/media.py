@@ -8,6 +8,7 @@ from notes.selectors import visible_note
 from pownce.api import mapping, services
 from pownce.api.http import Answer, ApiError, endpoint, params
 from pownce.api.models import MediaUpload
+from pownce.api.selectors import waiting_media
 from pownce.api.views.common import number
 
 
@@ -38,7 +39,7 @@ def upload(request: HttpRequest, bearer):
 @endpoint(auth=True, scope="write:media")
 def show(request: HttpRequest, bearer, media_id: str):
     pk = number(media_id, "id") or 0
-    media = MediaUpload.objects.filter(pk=pk, owner=bearer.user).first()
+    media = waiting_media(bearer.user, pk)
     if media is None:
         raise ApiError(404, "Record not found")
     return _entity(request, media, bearer.user)
