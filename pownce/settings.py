@@ -380,7 +380,17 @@ OAUTH2_PROVIDER = {
     "ROTATE_REFRESH_TOKEN": True,
     # Tokens are stored as their SHA-256 only: a copy of the database or the cache holds none.
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
-    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"] + env_list("POWNCE_API_REDIRECT_SCHEMES"),
+    # The OAuth 2.0 Security BCP (RFC 9700): no implicit or password grant, PKCE by S256 only,
+    # tokens never in a URL, the issuer in the authorization response, a replayed refresh
+    # token revokes its whole family.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # https redirect URIs; native apps' loopback (http) or own schemes are added by the operator.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] + env_list("POWNCE_API_REDIRECT_SCHEMES"),
 }
 # Requests per token (or per address without one) in each window, as Mastodon's 300 per 5 minutes.
 API_RATE_LIMIT = int(env_float("POWNCE_API_RATE_LIMIT", 300))

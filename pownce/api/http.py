@@ -63,10 +63,8 @@ def scope_allows(granted: frozenset[str], needed: str) -> bool:
 def bearer_token(request: HttpRequest) -> str:
     header = request.META.get("HTTP_AUTHORIZATION", "")
     kind, _, value = header.partition(" ")
-    if kind.lower() == "bearer":
-        return value.strip()
-    # Mastodon also takes the token as a parameter (streaming clients, some browsers).
-    return request.GET.get("access_token", "") if request.method == "GET" else ""
+    # The header only: a token in a URL ends up in logs and Referer headers (RFC 9700 §4.3.2).
+    return value.strip() if kind.lower() == "bearer" else ""
 
 
 def error(status: int, message: str) -> JsonResponse:
