@@ -187,3 +187,30 @@ def test_password_grant_is_not_offered(person):
     metadata = Client().get("/.well-known/oauth-authorization-server").json()
     assert metadata["grant_types_supported"] == ["authorization_code", "refresh_token"]
     assert metadata["token_endpoint"] == "http://testserver/oauth/token"
+
+
+def test_a_set_is_reached_through_the_pownce_extension(person):
+    from accounts.models import Fanship, FriendSet
+
+    ann, bob, cat = person("ann"), person("bob"), person("cat")
+    for friend in (bob, cat):
+        Fanship.objects.create(fan=ann, idol=friend)
+        Fanship.objects.create(fan=friend, idol=ann)
+    close = FriendSet.objects.create(owner=ann, name="close")
+    close.members.set([bob])
+    tokens = {
+        who.username: oauth_log_in(IN_PROCESS, who.username, "correct-horse-9").access_token for who in (ann, bob, cat)
+    }
+    client = Client()
+    posted = client.post(
+        "/api/v1/statuses", {"status": "just us", "pownce_set_id": str(close.pk)}, headers=bearer(tokens["ann"])
+    ).json()
+    assert posted["visibility"] == "private"
+    assert posted["pownce"]["audience"] == "set" and posted["pownce"]["set"]["name"] == "close"
+    seen = client.get(f"/api/v1/statuses/{posted['id']}", headers=bearer(tokens["bob"])).json()
+    assert seen["pownce"]["audience"] == "set" and "set" not in seen["pownce"]  # the set's name is the author's
+    assert client.get(f"/api/v1/statuses/{posted['id']}", headers=bearer(tokens["cat"])).status_code == 404
+    others = client.post(
+        "/api/v1/statuses", {"status": "x", "pownce_set_id": str(close.pk)}, headers=bearer(tokens["cat"])
+    )
+    assert others.status_code == 422
