@@ -175,3 +175,13 @@ def media_upload(*, owner: User, upload: UploadedFile, description: str = "") ->
     media.file.save(media.file_name, upload, save=False)
     media.save()
     return media
+
+
+def media_sweep(*, older_than) -> int:
+    """Delete uploads made before ``older_than`` that no status used, with their files."""
+    unused = list(MediaUpload.objects.filter(note__isnull=True, created__lt=older_than))
+    for media in unused:
+        if media.file.name:
+            default_storage.delete(media.file.name)
+        media.delete()
+    return len(unused)

@@ -214,3 +214,26 @@ def test_a_set_is_reached_through_the_pownce_extension(person):
         "/api/v1/statuses", {"status": "x", "pownce_set_id": str(close.pk)}, headers=bearer(tokens["cat"])
     )
     assert others.status_code == 422
+
+
+def test_unused_uploads_are_swept_used_ones_kept(person, settings):
+    from datetime import timedelta
+
+    from django.core.files.storage import default_storage
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from pownce.api import services as api_services
+    from pownce.api.models import MediaUpload
+
+    ann = person("ann")
+    old = api_services.media_upload(owner=ann, upload=SimpleUploadedFile("a.txt", b"aaa"))
+    used = api_services.media_upload(owner=ann, upload=SimpleUploadedFile("b.txt", b"bbb"))
+    api_services.status_post(author=ann, text="b", media_ids=[str(used.pk)])
+    fresh = api_services.media_upload(owner=ann, upload=SimpleUploadedFile("c.txt", b"ccc"))
+    MediaUpload.objects.filter(pk__in=[old.pk, used.pk]).update(created=timezone.now() - timedelta(days=2))
+    stored = old.file.name
+    call_command("api_media_sweep")
+    assert set(MediaUpload.objects.values_list("pk", flat=True)) == {used.pk, fresh.pk}
+    assert not default_storage.exists(stored)
