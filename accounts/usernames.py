@@ -27,7 +27,7 @@ RESERVED_USERNAMES = frozenset(
         "calendar", "contact", "css", "dashboard", "download", "downloads", "explore", "fans",
         "faq", "favicon", "feed", "feeds", "forward", "help", "home", "hostmaster", "ics", "img",
         "images", "inbox", "invite", "invites", "join", "js", "legal", "me", "messages",
-        "moderation", "new", "news", "nobody", "noreply", "notifications", "null", "password",
+        "moderation", "new", "news", "nobody", "noreply", "notifications", "null", "oauth", "password",
         "people", "pownce", "postmaster", "privacy", "register", "replies", "robots", "root",
         "rss", "search", "security", "signin", "signout", "sitemap", "staff", "stars", "status",
         "stream", "streams", "support", "system", "tasks", "terms", "tos", "undefined", "upload",

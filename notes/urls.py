@@ -1,10 +1,12 @@
 from django.urls import path
 
+from notes.feeds import PersonFeed, PublicFeed
 from notes.views import downloads, notes, streams
 
 urlpatterns = [
     path("", streams.home, name="home"),
     path("public/", streams.public, name="public"),
+    path("public/feed/", PublicFeed(), name="public_feed"),
     path("notes/new/", notes.note_new, name="note_new"),
     path("notes/<int:note_id>/", notes.note_detail, name="note_detail"),
     path("notes/<int:note_id>/reply/", notes.reply_create, name="reply_create"),
@@ -17,6 +19,7 @@ urlpatterns = [
     path("notes/<int:note_id>/thumbnail.jpg", downloads.note_thumbnail, name="note_thumbnail"),
     path("notes/<int:note_id>/event.ics", downloads.note_event_ics, name="note_event_ics"),
     path("replies/<int:reply_id>/delete/", notes.reply_delete, name="reply_delete"),
+    path("<str:username>/feed/", PersonFeed(), name="person_feed"),
     # Last: a username takes any top-level path no other page claimed.
     path("<str:username>/", streams.profile, name="profile"),
 ]

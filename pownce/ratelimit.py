@@ -50,6 +50,23 @@ def hit(scope: str, ident: str, *, limit: int, window: int, fail_closed: bool = 
         return True
 
 
+def hit_count(scope: str, ident: str, *, window: int) -> int:
+    """Count one attempt by ``ident`` in ``scope`` and return how many the window holds now
+    (for limits that tell the client what is left). Fails open: 0 without the store."""
+    store = caches["redis"]
+    key = _key(scope, ident, window)
+    try:
+        if store.add(key, 1, timeout=window + 1):
+            return 1
+        return int(store.incr(key))
+    except ValueError:  # the key expired between add and incr
+        store.add(key, 1, timeout=window + 1)
+        return 1
+    except Exception as exc:
+        logger.warning("rate limit store unavailable; allowing %s: %s", scope, exc)
+        return 0
+
+
 def undo(scope: str, ident: str, *, window: int) -> None:
     """Take back one attempt counted by :func:`hit` (a log-in that turned out to be right).
 

@@ -116,6 +116,9 @@ INSTALLED_APPS = [
     "accounts",
     "notes",
     "demo",
+    "oauth2_provider",
+    "corsheaders",
+    "pownce.api",
 ]
 
 MIDDLEWARE = [
@@ -128,6 +131,8 @@ MIDDLEWARE = [
     "pownce.middleware.ReadYourWritesMiddleware",
     "pownce.middleware.ReplicaFailoverMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Before CommonMiddleware, so its redirects carry the CORS headers too (pownce/api/http.py).
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Before the CSRF check, which is the first to read a POST body (pownce/uploads.py).
     "pownce.uploads.BodyLimitMiddleware",
@@ -338,6 +343,67 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# --- The client API (pownce/api/) ----------------------------------------------------------
+# OAuth 2 by django-oauth-toolkit: authorization code, with PKCE required of public clients (no
+# secret) and optional for confidential ones, as Mastodon's clients expect. Apps are made by
+# POST /api/v1/apps as authorization-code apps; the password grant is not offered.
+def _pkce_required(client_id: str) -> bool:
+    # Named as a string, as INSTALLED_APPS names apps: settings import no app.
+    from django.utils.module_loading import import_string
+
+    return import_string("pownce.api.oauth.pkce_required")(client_id)
+
+
+OAUTH2_PROVIDER = {
+    # Mastodon's scopes; "follow" and "push" are its legacy names, the granular ones narrow a
+    # token as Mastodon's do (pownce/api/http.py, scope_allows).
+    "SCOPES": {
+        "read": "Read your notes, streams, friends and fans",
+        "write": "Post notes, replies, stars and forwards, and change your friends",
+        "follow": "Add and remove friends, block and unblock people",
+        "push": "Receive push notifications (Pownce sends none yet)",
+        "read:accounts": "Read people's profiles",
+        "read:statuses": "Read notes and streams",
+        "read:follows": "Read your friends and fans",
+        "read:blocks": "Read whom you blocked",
+        "read:favourites": "Read your stars",
+        "read:notifications": "Read notifications",
+        "read:search": "Search for people",
+        "write:statuses": "Post and delete notes and replies, forward notes",
+        "write:media": "Upload files",
+        "write:favourites": "Star notes",
+        "write:follows": "Add and remove friends",
+        "write:blocks": "Block and unblock people",
+    },
+    "DEFAULT_SCOPES": ["read"],
+    "PKCE_REQUIRED": _pkce_required,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": int(env_float("POWNCE_API_TOKEN_SECONDS", 90 * 24 * 3600)),
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 120,
+    "ROTATE_REFRESH_TOKEN": True,
+    # Tokens are stored as their SHA-256 only: a copy of the database or the cache holds none.
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    # The OAuth 2.0 Security BCP (RFC 9700): no implicit or password grant, PKCE by S256 only,
+    # tokens never in a URL, the issuer in the authorization response, a replayed refresh
+    # token revokes its whole family.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # https redirect URIs; native apps' loopback (http) or own schemes are added by the operator.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] + env_list("POWNCE_API_REDIRECT_SCHEMES"),
+}
+# Requests per token (or per address without one) in each window, as Mastodon's 300 per 5 minutes.
+API_RATE_LIMIT = int(env_float("POWNCE_API_RATE_LIMIT", 300))
+API_RATE_WINDOW = int(env_float("POWNCE_API_RATE_WINDOW", 300))
+# CORS as Mastodon allows it: any origin may call the API and the token endpoints, without
+# cookies (a browser client sends its bearer token). The site's pages stay same-origin.
+CORS_URLS_REGEX = r"^/(api/|oauth/token|oauth/revoke|\.well-known/)"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = False
+CORS_EXPOSE_HEADERS = ["Link", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]
+
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"

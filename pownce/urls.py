@@ -19,6 +19,8 @@ urlpatterns = [
     # Before the admin's own: its log-in page with the limits of /login/.
     path("admin/login/", include("accounts.admin_urls")),
     path("admin/", admin.site.urls),
+    # The client API and OAuth, before the people pages ("api", "oauth" are reserved names).
+    path("", include("pownce.api.urls")),
     path("", include("accounts.urls")),
     path("", include("notes.urls")),
 ]

@@ -1,0 +1,21 @@
+"""Delete uploads that no status used within a day (``POST /api/v2/media`` with no status after)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from pownce.api.services import media_sweep
+
+
+class Command(BaseCommand):
+    help = "Delete API uploads that no status used within --hours hours (default 24)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--hours", type=float, default=24)
+
+    def handle(self, *args, hours: float, **options) -> None:
+        deleted = media_sweep(older_than=timezone.now() - timedelta(hours=hours))
+        self.stdout.write(f"deleted {deleted} unused upload(s)")

@@ -1,0 +1,147 @@
+"""Reads for the API, built on the site's own selectors and streams: the same cached lists, the
+same visibility rules (notes/visibility.py), nothing re-derived.
+
+Timelines page as Mastodon's clients ask — ``max_id`` (older than), ``since_id`` (newer than,
+the newest first), ``min_id`` (newer than, the oldest first) and ``limit`` — on top of the
+site's keyset pages (``before=<id>``): ``max_id`` is ``before``; ``since_id`` cuts the newest
+page; ``min_id`` walks back from the newest page until it passes ``min_id`` (at most
+``MIN_ID_PAGES`` pages: a client catching up after a long gap gets the newest of the gap, and
+asks again). ``limit`` is at most one stream page (``PAGE_SIZE``, 20); Mastodon allows 40, and
+clients follow the ``Link`` header for more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.http import Http404
+
+from accounts.models import User
+from accounts.selectors import fan_ids, fan_of_ids, friend_ids, person_shown, users_by_ids
+from cache import objects
+from notes.models import Note, Reply
+from notes.selectors import PAGE_SIZE, CardCounts, Page
+from notes.streams import NotePage, note_with_replies
+from pownce.api.models import MediaUpload
+
+MIN_ID_PAGES = 10
+SEARCH_MAX = 40
+
+
+@dataclass(frozen=True)
+class Paging:
+    max_id: int | None = None
+    since_id: int | None = None
+    min_id: int | None = None
+    limit: int = PAGE_SIZE
+
+
+@dataclass
+class Slice:
+    """One answer of a timeline: notes newest first, their counts, and where to go on."""
+
+    items: list[Note]
+    counts: dict[int, CardCounts] = field(default_factory=dict)
+    older: int | None = None  # max_id of the next (older) page, None at the end
+    newer: int | None = None  # min_id of the previous (newer) page
+
+
+def timeline(fetch: Callable[[int | None], Page], paging: Paging) -> Slice:
+    """A timeline answer from ``fetch(before) -> Page`` (one of notes.streams' streams)."""
+    limit = max(1, min(paging.limit, PAGE_SIZE))
+    counts: dict[int, CardCounts] = {}
+    if paging.min_id is not None:
+        collected: list[Note] = []
+        before = paging.max_id
+        for _ in range(MIN_ID_PAGES):
+            page = fetch(before)
+            counts.update(page.counts)
+            newer = [note for note in page.items if note.pk > paging.min_id]
+            collected.extend(newer)
+            if len(newer) < len(page.items) or not page.has_more:
+                break
+            before = page.before
+        items = collected[-limit:]
+        return Slice(items, counts, older=items[-1].pk if items else None, newer=items[0].pk if items else None)
+    page = fetch(paging.max_id)
+    counts.update(page.counts)
+    items = page.items
+    if paging.since_id is not None:
+        items = [note for note in items if note.pk > paging.since_id]
+    more = len(items) > limit or (page.has_more and paging.since_id is None)
+    items = items[:limit]
+    older = (items[-1].pk if items else page.before) if more else None
+    return Slice(items, counts, older=older, newer=items[0].pk if items else None)
+
+
+def note_thread(viewer, note_id: int) -> NotePage:
+    """The note with its replies, if ``viewer`` may see it (Http404 otherwise)."""
+    return note_with_replies(viewer, note_id)
+
+
+def reply_in_thread(viewer, reply_id: int) -> tuple[Reply, NotePage]:
+    """A reply and its note's thread, if ``viewer`` may see the note and the reply (rules 1-2
+    and 9 of notes/visibility.py, as under the note on its page); Http404 otherwise."""
+    reply = objects.get(Reply, reply_id) if 0 < reply_id < 2**63 else None
+    if reply is None:
+        raise Http404("No such reply")
+    thread = note_with_replies(viewer, reply.note_id)
+    for shown in thread.replies:
+        if shown.pk == reply.pk:
+            return shown, thread
+    raise Http404("No such reply")
+
+
+def person(person_id: int) -> User:
+    """Someone who may be shown anywhere (rule 2: not suspended), by id; Http404 otherwise."""
+    found = objects.get(User, person_id) if 0 < person_id < 2**63 else None
+    if not person_shown(found) or not found.is_active:
+        raise Http404("No such person")
+    return found
+
+
+def _merged(sources: list[Callable[[int | None, int], list[int]]], before: int | None, limit: int) -> list[int]:
+    ids: set[int] = set()
+    for source in sources:
+        ids.update(source(before, limit))
+    return sorted(ids, reverse=True)[:limit]
+
+
+def followers(user: User, *, before: int | None, limit: int) -> list[int]:
+    """Ids of ``user``'s fans and friends (everyone who added them), highest first."""
+    return _merged(
+        [lambda b, n: friend_ids(user, before=b, limit=n), lambda b, n: fan_ids(user, before=b, limit=n)], before, limit
+    )
+
+
+def following(user: User, *, before: int | None, limit: int) -> list[int]:
+    """Ids of the people ``user`` added (friends and fan-of), highest first."""
+    return _merged(
+        [lambda b, n: friend_ids(user, before=b, limit=n), lambda b, n: fan_of_ids(user, before=b, limit=n)],
+        before,
+        limit,
+    )
+
+
+def people(ids: list[int]) -> list[User]:
+    return [found for found in users_by_ids(ids) if person_shown(found) and found.is_active]
+
+
+def people_search(query: str, *, limit: int) -> list[User]:
+    """People whose username starts with ``query`` (an exact match first), shown ones only."""
+    query = query.strip().lstrip("@").split("@", 1)[0]
+    if not query or len(query) > 30:
+        return []
+    rows = (
+        User.objects.filter(username__istartswith=query, is_active=True, is_suspended=False)
+        .order_by("username")
+        .values_list("pk", "username")[: min(limit, SEARCH_MAX)]
+    )
+    ranked = sorted(rows, key=lambda row: (row[1].lower() != query.lower(), row[1].lower()))
+    return people([pk for pk, _ in ranked])
+
+
+def waiting_media(owner: User, media_id: int) -> MediaUpload | None:
+    """One of ``owner``'s uploads (nobody else's exist for them)."""
+    return MediaUpload.objects.filter(pk=media_id, owner=owner).first()
