@@ -30,7 +30,8 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from accounts.models import User
-from accounts.selectors import PeopleCounts, Relationship
+from accounts.profiles import Relationship
+from accounts.selectors import PeopleCounts
 from notes import files
 from notes.feeds import event_text, note_html, note_text
 from notes.models import Note, Reply

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest
 
 from accounts import services as account_services
-from accounts.selectors import people_counts, relationship, user_by_username
+from accounts.profiles import relationship
+from accounts.selectors import people_counts, user_by_username
 from notes.streams import profile_stream
 from pownce.api import mapping, selectors
 from pownce.api.http import Answer, ApiError, endpoint, params
