@@ -144,23 +144,31 @@ class MemcachedCluster:
             logger.warning("memcached %s leaves the cluster", node.address)
             node.client.close()
         self.nodes = nodes
+        # Placements were worked out over the old list (a joining server owns ~1/N of them now):
+        # a new map, replaced after the list (see node_for).
+        self._placement = {}
 
     # --- placement ----------------------------------------------------------------------
     def node_for(self, key: str) -> Node:
         """The server that owns ``key`` (raises ``InvalidCacheKey`` for a key memcached refuses)."""
-        node = self._placement.get(key)
+        # The map first, then the list: set_servers replaces the list before the map, so a
+        # placement worked out over an old list only ever lands in an old (discarded) map.
+        placement = self._placement
+        node = placement.get(key)
         if node is not None:
             return node
         keyspace.validate(key)
-        if len(self.nodes) == 1:
-            return self.nodes[0]
+        nodes = self.nodes
+        if len(nodes) == 1:
+            return nodes[0]
         # Rendezvous hashing: the server with the highest hash of (key, server) owns the key.
-        node = max(self.nodes, key=lambda node: mmh3.hash(key, node.seed, signed=False))
-        # Placement never changes (a key keeps its server, up or down), so it is remembered: a
-        # page checks the versions of a hundred keys per request. Bounded by starting over.
-        if len(self._placement) >= PLACEMENTS_KEPT:
-            self._placement.clear()
-        self._placement[key] = node
+        node = max(nodes, key=lambda node: mmh3.hash(key, node.seed, signed=False))
+        # Placement changes only with the server list (a key keeps its server, up or down;
+        # set_servers starts over), so it is remembered: a page checks the versions of a hundred
+        # keys per request. Bounded by starting over.
+        if len(placement) >= PLACEMENTS_KEPT:
+            placement.clear()
+        placement[key] = node
         return node
 
     def _group(self, keys: Iterable[str]) -> dict[Node, list[str]]:
