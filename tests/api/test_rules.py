@@ -190,12 +190,13 @@ def test_password_grant_is_not_offered(person):
 
 
 def test_a_set_is_reached_through_the_pownce_extension(person):
-    from accounts.models import Fanship, FriendSet
+    from accounts import services as people
+    from accounts.models import FriendSet
 
     ann, bob, cat = person("ann"), person("bob"), person("cat")
     for friend in (bob, cat):
-        Fanship.objects.create(fan=ann, idol=friend)
-        Fanship.objects.create(fan=friend, idol=ann)
+        people.friend_add(ann, friend)
+        people.friend_add(friend, ann)
     close = FriendSet.objects.create(owner=ann, name="close")
     close.members.set([bob])
     tokens = {
