@@ -7,8 +7,10 @@ home stream is simply "my deliveries, newest first". **Replies** hang under a no
 is announced to the note's author and earlier repliers by a **reply delivery**, which feeds
 the "replies" filter of their home stream. A **star** marks a note a user liked.
 
-Ids only grow, so "newest first" is "highest id first" and every stream pages by
-``?before=<id>`` over an index that ends in the id.
+Notes and deliveries are numbered by the app (pownce/ids.py: 64-bit, time-ordered), not by
+AUTO_INCREMENT: deliveries live on databases of their own (notes/partitioning.py), where no one
+database could number them. Ids only grow, so "newest first" is "highest id first" and every
+stream pages by ``?before=<id>`` over an index that ends in the id.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import FriendSet
+from pownce import ids
 
 
 def stored_file_path(note: Note, filename: str) -> str:
@@ -83,6 +86,7 @@ class Note(models.Model):
         SET = "set", "A set"
         FRIEND = "friend", "One friend"
 
+    id = models.BigIntegerField(primary_key=True, default=ids.new_id, editable=False)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notes")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MESSAGE)
     audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.PUBLIC)
@@ -154,6 +158,7 @@ class Note(models.Model):
 class Delivery(models.Model):
     """``note`` is in ``recipient``'s inbox (their home stream)."""
 
+    id = models.BigIntegerField(primary_key=True, default=ids.new_id, editable=False)
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deliveries")
     note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="deliveries")
 

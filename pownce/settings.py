@@ -199,6 +199,11 @@ PRIMARY_RETRY_AFTER = env_float("POWNCE_PRIMARY_RETRY_AFTER", 1)
 REPLICA_FIRST_CHECK_WAIT = env_float("POWNCE_REPLICA_FIRST_CHECK_WAIT", 0.5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# App-made ids (pownce/ids.py): this host's generator node (0-127, one per host in the
+# deployment's inventory), and how long a process waits for a clock that stepped back before it
+# refuses to make ids.
+ID_NODE = int(env_float("POWNCE_ID_NODE", 0))
+ID_MAX_CLOCK_WAIT = env_float("POWNCE_ID_MAX_CLOCK_WAIT", 1)
 AUTH_USER_MODEL = "accounts.User"
 # The logged-in user comes from the object cache on every request (accounts/backends.py).
 AUTHENTICATION_BACKENDS = ["accounts.backends.CachedModelBackend"]

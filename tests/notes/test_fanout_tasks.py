@@ -25,7 +25,7 @@ from accounts.models import Fanship, User
 from notes import delivery, services
 from notes.models import Delivery, Note
 from notes.streams import home_page
-from pownce import router, task_queue
+from pownce import ids, router, task_queue
 from tests.stack import ROOT, root_execute, wait_until
 
 FANS = 5000
@@ -194,7 +194,8 @@ def test_a_worker_killed_half_way_is_restarted_and_completes_the_delivery_once(s
         blocker.autocommit(False)
         with blocker.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {Delivery._meta.db_table} (recipient_id, note_id) VALUES (%s, %s)", (stuck_fan, note.pk)
+                f"INSERT INTO {Delivery._meta.db_table} (id, recipient_id, note_id) VALUES (%s, %s, %s)",
+                (ids.new_id(), stuck_fan, note.pk),
             )
         process = worker.start()
         try:
