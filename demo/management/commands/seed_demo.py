@@ -23,12 +23,13 @@ from datetime import timedelta
 from django.contrib.auth.hashers import make_password
 from django.core.cache import caches
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import Block, Fanship, FriendSet, User
 from demo import content
+from notes import partitioning
 from notes.counts import reconcile_all
 from notes.models import Delivery, Note, Reply, ReplyDelivery, Star
 from pownce import ids, router
@@ -45,10 +46,11 @@ AUDIENCES = [
 ]
 
 
-def insert_rows(model, fields: list[str], rows: list[tuple]) -> None:
+def insert_rows(model, fields: list[str], rows: list[tuple], using: str = DEFAULT_DB_ALIAS) -> None:
     """INSERT plain tuples into ``model``'s table, CHUNK rows per statement batch."""
     if not rows:
         return
+    connection = connections[using]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
     placeholders = ", ".join(["%s"] * len(fields))
@@ -266,14 +268,25 @@ class Command(BaseCommand):
                     stars.append((starrer, note.pk, created))
             with transaction.atomic():
                 Note.objects.bulk_create(notes, batch_size=CHUNK)
-                numbered = [(pk, *row) for pk, row in zip(ids.new_ids(len(deliveries)), deliveries, strict=True)]
-                insert_rows(Delivery, ["id", "recipient", "note"], numbered)
+                self._insert_deliveries(deliveries)
                 Reply.objects.bulk_create(replies, batch_size=CHUNK)
                 insert_rows(ReplyDelivery, ["recipient", "reply"], reply_deliveries)
                 insert_rows(Star, ["user", "note", "created"], stars)
             made += size
             deliveries_made += len(deliveries)
             self.stdout.write(f"  {made}/{count} notes, {deliveries_made} deliveries")
+
+    @staticmethod
+    def _insert_deliveries(deliveries: list[tuple[int, int]]) -> None:
+        """(recipient, note) rows, each on its recipient's inbox shard (notes/partitioning.py)."""
+        by_shard: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+        for (recipient, note), pk in zip(deliveries, ids.new_ids(len(deliveries)), strict=True):
+            for physical in partitioning.write_shards(recipient):
+                by_shard[physical].append((pk, recipient, note))
+        for physical, rows in by_shard.items():
+            alias = partitioning.primary_of(physical)
+            with transaction.atomic(using=alias):
+                insert_rows(Delivery, ["id", "recipient", "note"], rows, using=alias)
 
     def _note(self, graph: Graph, author: int, pk: int, created, files) -> tuple[Note, set[int]]:
         rng = self.rng
