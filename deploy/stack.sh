@@ -214,6 +214,14 @@ start_inbox_shards() {
     done
 }
 
+migrate_inbox_shards() {  # the inbox table on each inbox primary (after the main database's map)
+    local i
+    for i in $(seq 1 "${INBOX_SHARDS:-0}"); do
+        (with_app_env; cd "$ROOT"; POWNCE_DB_READ_TIMEOUT=0 "$PY" manage.py migrate --database "inbox$i" --noinput -v 0)
+        say "inbox$i" "migrated"
+    done
+}
+
 stop_inbox_shards() {
     local i
     for i in $(seq "${INBOX_SHARDS:-0}" -1 1); do
@@ -404,6 +412,7 @@ migrate() {
     # A migration may run longer than a request may wait: no read/write timeout for it.
     (with_app_env; cd "$ROOT"; POWNCE_DB_READ_TIMEOUT=0 "$PY" manage.py migrate --noinput -v 0)
     say schema "migrated on the primary"
+    migrate_inbox_shards
 }
 
 expand() {  # turn groups into components, in start order
