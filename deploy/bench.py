@@ -42,6 +42,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import bench_inbox
 import bench_posting
 from benchlib import (
     ROOT,
@@ -189,6 +190,7 @@ def main() -> dict:
         print("   notes left by an earlier run: dropping the bench database", flush=True)
         run([*STACK, "down", "web"])
         mysql_root("primary", "DROP DATABASE pownce")
+        bench_inbox.drop_databases()
         run([*STACK, "up", "data"])
     run([*STACK, "down", "web"])  # app servers run the code as it is now
     run([*STACK, "up"])
@@ -244,6 +246,7 @@ def main() -> dict:
     print(f"   DB reads per invalidation: {hot['db_reads']} -> {hot['db_reads_per_invalidation']}", flush=True)
 
     posting = bench_posting.measure(env, haproxy, POSTING_FANS)
+    inbox_rows = bench_inbox.measure(env, haproxy, POSTING_FANS)
 
     large_rows = []
     if not QUICK:
@@ -272,6 +275,7 @@ def main() -> dict:
         "hot_key_db_reads_per_invalidation": hot["db_reads_per_invalidation"],
         "hot_key": hot,
         "posting": posting,
+        "inbox": inbox_rows,
         "post_p50_ms_0_fans": posting[0]["request_p50_ms"],
         f"post_p50_ms_{POSTING_FANS}_fans": posting[1]["request_p50_ms"],
         f"delivered_p50_ms_{POSTING_FANS}_fans": posting[1]["delivered_p50_ms"],
@@ -310,7 +314,7 @@ def report(result: dict) -> None:
     large = result["home_p50_ms_1m"]
     print(f"home p50 at 1M notes      {'skipped (BENCH_QUICK)' if large is None else f'{large} ms'}")
     print(f"hot key DB reads/inval.   {result['hot_key_db_reads_per_invalidation']}")
-    for row in result["posting"]:
+    for row in result["posting"] + result.get("inbox", []):
         print(
             f"{row['name']:<25} request p50 {row['request_p50_ms']} ms,"
             f" in every inbox (p50) {row['delivered_p50_ms']} ms"
