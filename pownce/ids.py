@@ -168,18 +168,20 @@ class IdGenerator:
         out: list[int] = []
         with self._lock:
             while len(out) < count:
-                if self._sequence >= MAX_SEQUENCE:
-                    self._next_millisecond()
+                now = self.clock()
+                # A new millisecond starts a new sequence: an id always carries the time it was
+                # made (to the ms), so ids of different generators stay in time order.
+                if now > self._last_ms or self._sequence >= MAX_SEQUENCE:
+                    self._next_millisecond(now)
                 take = min(count - len(out), MAX_SEQUENCE - self._sequence)
                 first = self._sequence + 1
                 out.extend(compose(self._last_ms, self.generator, seq) for seq in range(first, first + take))
                 self._sequence += take
         return out
 
-    def _next_millisecond(self) -> None:
+    def _next_millisecond(self, now: int) -> None:
         """Move to a millisecond after the last one used (waiting or refusing on a clock that
         went back), and make sure the lease covers it before any id of it leaves."""
-        now = self.clock()
         if now <= self._last_ms:
             behind = (self._last_ms - now + 1) / 1000
             if behind > self.max_wait:
