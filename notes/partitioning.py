@@ -28,7 +28,7 @@ Rules that follow, enforced here so no caller has to remember them:
   replica is healthy. ``using="default"`` (what the cache layer asks for after a tombstone)
   means "the primary" and picks the shard's primary.
 
-The map is cached per process for ``INBOX_MAP_TTL`` seconds. While ``manage.py
+The map is cached per process for ``INBOX_MAP_TTL`` seconds (read from a replica like any row). While ``manage.py
 inbox_move_shard`` moves a logical shard, its map row names the target in ``moving_to``:
 writers write to both physical shards, readers keep reading the old one, until the switch.
 The move command waits out the map TTL at every step, so no process acts on a map older than
@@ -39,37 +39,51 @@ deliveries across shards (inboxes are ordered by note id, so order of writing do
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from notes.models import Delivery, InboxShard
 from pownce import ids, router
 
 INSERT_BATCH = 1000
+logger = logging.getLogger("pownce.partitioning")
 
 
 # --- The map -----------------------------------------------------------------------------------
 
 
 class ShardMap:
-    """This process's copy of the logical -> physical map, reloaded once older than the TTL."""
+    """This process's copy of the logical -> physical map, reloaded once older than the TTL.
+
+    Read like any other row (a healthy replica, or the primary for pinned requests), so a
+    frozen main primary does not stop inbox reads; if reloading fails, the copy in hand is kept
+    (the map changes only during a move, and a move waits for the replicas, see
+    notes/shard_moves.py) and the next call tries again. A process that never loaded it fails
+    like any read of the main cluster."""
 
     def __init__(self) -> None:
-        self._rows: dict[int, tuple[int, int | None]] = {}
+        self._rows: dict[int, tuple[int, int | None]] | None = None
         self._loaded_at = float("-inf")
         self._lock = threading.Lock()
 
     def rows(self) -> dict[int, tuple[int, int | None]]:
         with self._lock:
             if time.monotonic() - self._loaded_at >= settings.INBOX_MAP_TTL:
-                rows = InboxShard.objects.using(router.PRIMARY).values_list("logical", "physical", "moving_to")
-                self._rows = {logical: (physical, moving_to) for logical, physical, moving_to in rows}
+                try:
+                    rows = InboxShard.objects.values_list("logical", "physical", "moving_to")
+                    self._rows = {logical: (physical, moving_to) for logical, physical, moving_to in rows}
+                except DatabaseError:
+                    if self._rows is None:
+                        raise
+                    logger.warning("inbox shard map not reloaded; keeping the copy in hand", exc_info=True)
                 self._loaded_at = time.monotonic()
+            assert self._rows is not None
             return self._rows
 
     def forget(self) -> None:

@@ -1,8 +1,9 @@
 """Moving one logical inbox shard to another physical shard, online (``manage.py
 inbox_move_shard L --to N``).
 
-The steps, each waiting out the map's TTL (``INBOX_MAP_TTL``, plus a margin) after it changes
-the map, so that no process still acts on the map of the step before:
+The steps, each waiting out the map's TTL (``INBOX_MAP_TTL``) plus the replica lag the router
+tolerates (processes read the map from replicas) and a margin after it changes the map, so
+that no process still acts on the map of the step before:
 
 1. **Double-write.** The map row of ``L`` gets ``moving_to = N``: from now on every delivery to
    a recipient of ``L`` is written to the old shard *and* to ``N`` (notes/partitioning.py,
@@ -92,7 +93,9 @@ def move(logical: int, target: int, *, say: Callable[[str], None] = print, sleep
     row = InboxShard.objects.using(router.PRIMARY).filter(logical=logical).first()
     if row is None:
         raise MoveError(f"logical shard {logical} has no map row (run migrate)")
-    settle = settings.INBOX_MAP_TTL + MAP_MARGIN
+    # Processes read the map from a replica: a change reaches them within the replica lag the
+    # router tolerates (plus its health look's age) and their own copy's TTL.
+    settle = settings.INBOX_MAP_TTL + settings.REPLICA_MAX_LAG + settings.REPLICA_HEALTH_TTL + MAP_MARGIN
 
     if row.physical == target and row.moving_to is None:
         say(f"logical shard {logical} is on physical shard {target} already")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -139,15 +140,16 @@ def test_processes_on_one_host_claim_distinct_slots(tmp_path):
     third.lease.release()
 
 
-def _make_ids(directory: str, count: int, queue) -> None:
-    generator = ids.claim_generator(1, __import__("pathlib").Path(directory), max_wait=1)
+def _make_ids(directory: str, count: int, queue, together) -> None:
+    generator = ids.claim_generator(1, Path(directory), max_wait=1)
+    together.wait(timeout=60)  # all four hold a slot at once, then write
     queue.put((generator.generator, generator.next_ids(count)))
 
 
 def test_four_processes_make_unique_ids(tmp_path):
     context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    workers = [context.Process(target=_make_ids, args=(str(tmp_path), 20_000, queue)) for _ in range(4)]
+    queue, together = context.Queue(), context.Barrier(4)
+    workers = [context.Process(target=_make_ids, args=(str(tmp_path), 20_000, queue, together)) for _ in range(4)]
     for worker in workers:
         worker.start()
     results = [queue.get(timeout=60) for _ in workers]
