@@ -98,11 +98,17 @@ def logical_shard(recipient_id: int) -> int:
     return recipient_id % settings.INBOX_LOGICAL_SHARDS
 
 
+def default_physical(logical: int) -> int:
+    """Where a logical shard lives while the map has no row for it: round-robin, as the
+    migration that fills the map places them."""
+    return logical % len(settings.INBOX_CLUSTERS) + 1
+
+
 def physical_shard(recipient_id: int) -> int:
     """The physical shard (1-based) whose inbox ``recipient_id`` is read from."""
     logical = logical_shard(recipient_id)
     physical, _ = shard_map.rows().get(logical, (None, None))
-    return physical or logical % len(settings.INBOX_CLUSTERS) + 1
+    return physical or default_physical(logical)
 
 
 def write_shards(recipient_id: int) -> list[int]:
@@ -110,7 +116,7 @@ def write_shards(recipient_id: int) -> list[int]:
     logical shard the target too."""
     logical = logical_shard(recipient_id)
     physical, moving_to = shard_map.rows().get(logical, (None, None))
-    physical = physical or logical % len(settings.INBOX_CLUSTERS) + 1
+    physical = physical or default_physical(logical)
     return [physical] if moving_to in (None, physical) else [physical, moving_to]
 
 

@@ -90,9 +90,9 @@ def move(logical: int, target: int, *, say: Callable[[str], None] = print, sleep
         raise MoveError(f"logical shard {logical} is not in 0-{settings.INBOX_LOGICAL_SHARDS - 1}")
     if target not in partitioning.physical_shards():
         raise MoveError(f"physical shard {target} is not one of {list(partitioning.physical_shards())}")
-    row = InboxShard.objects.using(router.PRIMARY).filter(logical=logical).first()
-    if row is None:
-        raise MoveError(f"logical shard {logical} has no map row (run migrate)")
+    row, _ = InboxShard.objects.using(router.PRIMARY).get_or_create(
+        logical=logical, defaults={"physical": partitioning.default_physical(logical)}
+    )
     # Processes read the map from a replica: a change reaches them within the replica lag the
     # router tolerates (plus its health look's age) and their own copy's TTL.
     settle = settings.INBOX_MAP_TTL + settings.REPLICA_MAX_LAG + settings.REPLICA_HEALTH_TTL + MAP_MARGIN
