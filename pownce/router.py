@@ -255,8 +255,8 @@ class PrimaryReplicaRouter:
     def allow_migrate(self, db: str, app_label: str, model_name: str | None = None, **hints) -> bool:
         """Migrations run on primaries only. With the inbox partitioned, the inbox primaries get
         only the operations that carry the ``inbox`` hint (notes/migrations/0007 creates the
-        inbox table there), and the main primary everything else: its own inbox table, made by
-        the older migrations, is dropped by 0007 while still empty."""
+        inbox table there), and the main primary everything else (its own inbox table stays,
+        empty and unused: nothing reads it, tests/notes/test_partitioning.py checks)."""
         if not settings.INBOX_PARTITIONED:
             return db == PRIMARY
         if db in settings.INBOX_ALIASES:

@@ -5,8 +5,9 @@
 * The ``delivery`` table is created on every inbox primary: operations that must reach the inbox
   databases carry the ``inbox`` hint (pownce/router.py, ``allow_migrate``). Without inbox
   clusters that is the main database, where the table already exists; with them, the main
-  database's (empty) one is dropped. Later migrations of inbox models must do the same: an
-  operation with the ``inbox`` hint for the shards, none for the main database.
+  database keeps its (empty, unused) one, which Django's migrations and test setup expect to
+  find there. Later migrations of inbox models must do the same: an operation with the
+  ``inbox`` hint for the shards, none for the main database.
 * ``InboxShard``, the logical -> physical map, in the main database, filled with the logical
   shards spread round-robin over the physical shards configured now.
 """
@@ -20,20 +21,6 @@ def create_inbox_tables(apps, schema_editor):
     model = apps.get_model("notes", "Delivery")
     if model._meta.db_table not in schema_editor.connection.introspection.table_names():
         schema_editor.create_model(model)
-
-
-def drop_main_inbox_when_partitioned(apps, schema_editor):
-    """With inbox clusters, the main database keeps no inbox: a join with it would fail loudly
-    instead of silently finding nothing. A table that holds rows is left for the operator to
-    move (``manage.py inbox_move_shard``) first."""
-    model = apps.get_model("notes", "Delivery")
-    if not settings.INBOX_PARTITIONED:
-        return
-    if model._meta.db_table not in schema_editor.connection.introspection.table_names():
-        return
-    if model.objects.using(schema_editor.connection.alias).exists():
-        raise RuntimeError("the main database's inbox holds deliveries: copy them to the inbox shards first")
-    schema_editor.delete_model(model)
 
 
 def fill_shard_map(apps, schema_editor):
@@ -82,6 +69,5 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(create_inbox_tables, migrations.RunPython.noop, hints={"inbox": True}, atomic=False),
-        migrations.RunPython(drop_main_inbox_when_partitioned, migrations.RunPython.noop, atomic=False),
         migrations.RunPython(fill_shard_map, migrations.RunPython.noop),
     ]
