@@ -38,7 +38,7 @@ run: $(VENV)/.installed ## the embedded default: SQLite + local memory cache, de
 	@echo "Pownce is at http://127.0.0.1:8000/ (Ctrl-C stops it)"
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: $(VENV)/.installed ## the whole suite on real MariaDB primary+replica, memcached, Redis, HAProxy
+test: $(VENV)/.installed ## the whole suite on real MariaDB primary+replica (+ 2 inbox shard pairs), memcached, Redis, HAProxy
 	@bash deploy/install-packages.sh wrk chromium prometheus ethtool
 	@$(STACK) --profile $(TEST_PROFILE) up data
 	@set -a && . <($(STACK) --profile $(TEST_PROFILE) test-env) && set +a && \

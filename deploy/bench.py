@@ -47,6 +47,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import bench_inbox
 import bench_mixed
 import bench_posting
 from benchlib import (
@@ -163,13 +164,14 @@ PICK = """
 import json
 from django.db.models import Count
 from accounts.models import User
-from notes.models import Delivery, Note
+from notes import partitioning
+from notes.models import Note
 from demo.management.commands.seed_demo import DEMO_EMAIL_DOMAIN
 people = User.objects.using("default").filter(email__endswith="@" + DEMO_EMAIL_DOMAIN).order_by("pk")
 # Someone ordinary (not one of the few popular people) whose inbox fills a page several times.
 person = None
 for user in people[10:400]:
-    if Delivery.objects.using("default").filter(recipient=user).count() >= 60:
+    if len(partitioning.inbox_note_ids(user.pk, limit=60, using="default")) >= 60:
         person = user
         break
 person = person or people[10]
@@ -203,6 +205,7 @@ def main() -> dict:
         print("   notes left by an earlier run: dropping the bench database", flush=True)
         run([*STACK, "down", "web"])
         mysql_root("primary", "DROP DATABASE pownce")
+        bench_inbox.drop_databases()
         run([*STACK, "up", "data"])
     run([*STACK, "down", "web"])  # app servers run the code as it is now
     run([*STACK, "up"])
@@ -268,6 +271,7 @@ def main() -> dict:
     print(f"   DB reads per invalidation: {hot['db_reads']} -> {hot['db_reads_per_invalidation']}", flush=True)
 
     posting = bench_posting.measure(env, haproxy, POSTING_FANS)
+    inbox_rows = bench_inbox.measure(env, haproxy, POSTING_FANS)
     mixed = bench_mixed.measure(env) if bench_mixed.SECONDS > 0 else {"rows": []}
 
     large_rows = []
@@ -297,6 +301,7 @@ def main() -> dict:
         "hot_key_db_reads_per_invalidation": hot["db_reads_per_invalidation"],
         "hot_key": hot,
         "posting": posting,
+        "inbox": inbox_rows,
         "post_p50_ms_0_fans": posting[0]["request_p50_ms"],
         f"post_p50_ms_{POSTING_FANS}_fans": posting[1]["request_p50_ms"],
         f"delivered_p50_ms_{POSTING_FANS}_fans": posting[1]["delivered_p50_ms"],
@@ -340,7 +345,7 @@ def report(result: dict) -> None:
     large = result["home_p50_ms_1m"]
     print(f"home p50 at 1M notes      {'skipped (BENCH_QUICK)' if large is None else f'{large} ms'}")
     print(f"hot key DB reads/inval.   {result['hot_key_db_reads_per_invalidation']}")
-    for row in result["posting"]:
+    for row in result["posting"] + result.get("inbox", []):
         print(
             f"{row['name']:<25} request p50 {row['request_p50_ms']} ms,"
             f" in every inbox (p50) {row['delivered_p50_ms']} ms"

@@ -12,9 +12,11 @@
 #   deploy/stack.sh [--profile stack|test|bench] env     # print the app's environment
 #   deploy/stack.sh --profile test test-env          # the environment pytest runs with
 #
-# Components: primary replica memcached redis app haproxy worker.  Groups: data (primary
-# replica memcached redis), web (app haproxy), all (the default: data, web and the task
-# worker).  Ports come from deploy/profiles/PROFILE.env; data, pid files and logs live under
+# Components: primary replica inbox memcached redis app haproxy worker.  Groups: data
+# (primary replica inbox memcached redis), web (app haproxy), all (the default: data, web and
+# the task worker). "inbox" is INBOX_SHARDS more MariaDB pairs (inbox1 + inbox1-replica, …) on
+# the ports INBOX_PORTS lists (primary and replica of shard 1, then of shard 2, …), holding the
+# partitioned inbox (notes/partitioning.py); nothing when INBOX_SHARDS is 0 or unset.  Ports come from deploy/profiles/PROFILE.env; data, pid files and logs live under
 # var/PROFILE/. A profile may add app environment (APP_EXTRA_ENV="NAME=value …") and size
 # InnoDB's buffer pool (INNODB_BUFFER_POOL, 256M by default).
 # An app server is an nginx on its APP_PORTS port (deploy/nginx.conf: buffers slow clients,
@@ -157,8 +159,29 @@ POWNCE_VAR_DIR=$VAR
 POWNCE_MEDIA_ROOT=${MEDIA_DIR:-$VAR/media}
 POWNCE_HAPROXY_STATS_URL=http://$HAPROXY_ADDR:$HAPROXY_STATS_PORT/
 EOF
+    inbox_env
     local extra
     for extra in ${APP_EXTRA_ENV:-}; do echo "$extra"; done
+}
+
+# The inbox clusters' URLs (settings: POWNCE_DB_INBOX_PRIMARY, POWNCE_DB_INBOX_REPLICAS).
+inbox_env() {
+    [ "${INBOX_SHARDS:-0}" -gt 0 ] || return 0
+    local i primaries="" replicas="" url="mysql://$DB_USER:$DB_PASSWORD@127.0.0.1"
+    for i in $(seq 1 "$INBOX_SHARDS"); do
+        primaries="${primaries:+$primaries,}$url:$(inbox_port "$i" 0)/${APP_DB_NAME:-$DB_NAME}"
+        replicas="${replicas:+$replicas,}$url:$(inbox_port "$i" 1)/${APP_DB_NAME:-$DB_NAME}"
+    done
+    echo "POWNCE_DB_INBOX_PRIMARY=$primaries"
+    echo "POWNCE_DB_INBOX_REPLICAS=$replicas"
+}
+
+inbox_port() {  # inbox_port SHARD 0|1: the port of the shard's primary (0) or replica (1)
+    local ports
+    read -r -a ports <<< "${INBOX_PORTS:-}"
+    local port=${ports[$(( ($1 - 1) * 2 + $2 ))]:-}
+    [ -n "$port" ] || { echo "INBOX_PORTS needs 2 ports per inbox shard (INBOX_SHARDS=$INBOX_SHARDS)" >&2; exit 2; }
+    echo "$port"
 }
 
 # Export that environment into the current (sub)shell: `( with_app_env; cd "$ROOT"; … )`.
@@ -185,7 +208,7 @@ start_mariadb() {  # start_mariadb NAME PORT SERVER_ID
             --auth-root-authentication-method=normal --skip-test-db > "$LOG/$name.install.log" 2>&1
     fi
     local extra=()
-    [ "$name" = replica ] && extra=(--read-only=1 --relay-log="$VAR/$name/data/replica-relay")
+    case $name in replica|*-replica) extra=(--read-only=1 --relay-log="$VAR/$name/data/replica-relay") ;; esac
     # setsid: the server must not die with the shell (or the make) that started it.
     setsid mariadbd --no-defaults --user=root --datadir="$datadir" \
         --port="$port" --bind-address="$BIND_ADDR" --socket="$RUN/$name.sock" \
@@ -203,8 +226,8 @@ start_mariadb() {  # start_mariadb NAME PORT SERVER_ID
     say "$name" "started on $BIND_ADDR:$port (pid $(cat "$RUN/$name.pid"), log $LOG/$name.err)"
 }
 
-setup_primary() {  # users and database; idempotent, replicated to the replica through the binlog
-    mysql_root primary <<EOF
+setup_primary() {  # [NAME]: users and database; idempotent, replicated to the replica through the binlog
+    mysql_root "${1:-primary}" <<EOF
 CREATE DATABASE IF NOT EXISTS \`$DB_NAME\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE USER IF NOT EXISTS 'repl'@'$DB_CLIENT_HOST' IDENTIFIED BY '$REPL_PASSWORD';
 GRANT REPLICATION SLAVE ON *.* TO 'repl'@'$DB_CLIENT_HOST';
@@ -215,32 +238,60 @@ GRANT SLAVE MONITOR, PROCESS ON *.* TO '$DB_USER'@'$DB_CLIENT_HOST';
 EOF
 }
 
-setup_replica() {  # point the replica at the primary once; afterwards just make sure it runs
-    if [ -z "$(mysql_root replica -e 'SHOW SLAVE STATUS')" ]; then
-        mysql_root replica <<EOF
-CHANGE MASTER TO MASTER_HOST='$PRIMARY_ADDR', MASTER_PORT=$PRIMARY_PORT, MASTER_USER='repl',
+setup_replica() {  # [REPLICA PRIMARY PRIMARY_PORT PRIMARY_ADDR]: point the replica at its primary once; afterwards just make sure it runs
+    local replica=${1:-replica} primary=${2:-primary} primary_port=${3:-$PRIMARY_PORT} primary_addr=${4:-$PRIMARY_ADDR}
+    if [ -z "$(mysql_root "$replica" -e 'SHOW SLAVE STATUS')" ]; then
+        mysql_root "$replica" <<EOF
+CHANGE MASTER TO MASTER_HOST='$primary_addr', MASTER_PORT=$primary_port, MASTER_USER='repl',
   MASTER_PASSWORD='$REPL_PASSWORD', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1;
 EOF
     fi
     # A delay set on purpose (tests make the replica lag) never outlives the run that set it.
-    if [ "$(mysql_root replica -e 'SHOW SLAVE STATUS\G' | awk '/SQL_Delay:/ {print $2}')" != 0 ]; then
-        mysql_root replica -e "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY=0"
+    if [ "$(mysql_root "$replica" -e 'SHOW SLAVE STATUS\G' | awk '/SQL_Delay:/ {print $2}')" != 0 ]; then
+        mysql_root "$replica" -e "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY=0"
     fi
-    mysql_root replica -e "START SLAVE" 2>/dev/null || true
+    mysql_root "$replica" -e "START SLAVE" 2>/dev/null || true
     # The replica is only useful once it has caught up with the primary's users and schema.
     local gtid
     # Asked over the network as the app's account: the primary may be on another host.
-    gtid=$(mariadb --no-defaults --host="$PRIMARY_ADDR" --port="$PRIMARY_PORT" --user="$DB_USER" \
+    gtid=$(mariadb --no-defaults --host="$primary_addr" --port="$primary_port" --user="$DB_USER" \
         --password="$DB_PASSWORD" -N -e "SELECT @@gtid_binlog_pos")
-    if [ -n "$gtid" ] && ! mysql_root replica -N -e "SELECT MASTER_GTID_WAIT('$gtid', 30)" | grep -q '^0$'; then
-        echo "replica did not catch up with the primary ($gtid); see $LOG/replica.err" >&2
+    if [ -n "$gtid" ] && ! mysql_root "$replica" -N -e "SELECT MASTER_GTID_WAIT('$gtid', 30)" | grep -q '^0$'; then
+        echo "$replica did not catch up with $primary ($gtid); see $LOG/$replica.err" >&2
         return 1
     fi
-    say replica "replicating from $PRIMARY_ADDR:$PRIMARY_PORT (GTID)"
+    say "$replica" "replicating from $primary_addr:$primary_port (GTID)"
 }
 
-replica_status() {
-    mysql_root replica -e "SHOW SLAVE STATUS\G" 2>/dev/null |
+# --- the inbox clusters (INBOX_SHARDS pairs; notes/partitioning.py) -------------------------
+# Server ids 11, 12 for shard 1's primary and replica, 13, 14 for shard 2's, …
+start_inbox_shards() {
+    local i
+    for i in $(seq 1 "${INBOX_SHARDS:-0}"); do
+        start_mariadb "inbox$i" "$(inbox_port "$i" 0)" $((9 + 2 * i)); setup_primary "inbox$i"
+        start_mariadb "inbox$i-replica" "$(inbox_port "$i" 1)" $((10 + 2 * i))
+        setup_replica "inbox$i-replica" "inbox$i" "$(inbox_port "$i" 0)" "$BIND_ADDR"
+    done
+}
+
+migrate_inbox_shards() {  # the inbox table on each inbox primary (after the main database's map)
+    local i
+    for i in $(seq 1 "${INBOX_SHARDS:-0}"); do
+        (with_app_env; cd "$ROOT"; POWNCE_DB_READ_TIMEOUT=0 "$PY" manage.py migrate --database "inbox$i" --noinput -v 0)
+        say "inbox$i" "migrated"
+    done
+}
+
+stop_inbox_shards() {
+    local i
+    for i in $(seq "${INBOX_SHARDS:-0}" -1 1); do
+        stop_pidfile "$RUN/inbox$i-replica.pid" "inbox$i-replica"
+        stop_pidfile "$RUN/inbox$i.pid" "inbox$i"
+    done
+}
+
+replica_status() {  # [NAME]
+    mysql_root "${1:-replica}" -e "SHOW SLAVE STATUS\G" 2>/dev/null |
         awk -F': ' '/Slave_IO_Running:|Slave_SQL_Running:|Seconds_Behind_Master:|SQL_Delay:/ {gsub(/^ +/, "", $1); printf "%s=%s ", $1, $2}'
 }
 
@@ -443,6 +494,7 @@ migrate() {
     # A migration may run longer than a request may wait: no read/write timeout for it.
     (with_app_env; cd "$ROOT"; POWNCE_DB_READ_TIMEOUT=0 "$PY" manage.py migrate --noinput -v 0)
     say schema "migrated on the primary"
+    migrate_inbox_shards
 }
 
 expand() {  # turn groups into components, in start order
@@ -450,10 +502,10 @@ expand() {  # turn groups into components, in start order
     [ $# -eq 0 ] && set -- all
     for item in "$@"; do
         case $item in
-            all) out+=(primary replica memcached redis app haproxy worker) ;;
-            data) out+=(primary replica memcached redis) ;;
+            all) out+=(primary replica inbox memcached redis app haproxy worker) ;;
+            data) out+=(primary replica inbox memcached redis) ;;
             web) out+=(app haproxy) ;;
-            primary|replica|memcached|redis|app|haproxy|worker) out+=("$item") ;;
+            primary|replica|inbox|memcached|redis|app|haproxy|worker) out+=("$item") ;;
             *) echo "unknown component $item" >&2; exit 2 ;;
         esac
     done
@@ -467,6 +519,7 @@ up() {
         case $c in
             primary) start_mariadb primary "$PRIMARY_PORT" 1; setup_primary ;;
             replica) start_mariadb replica "$REPLICA_PORT" "$REPLICA_SERVER_ID"; setup_replica ;;
+            inbox) start_inbox_shards ;;
             memcached) start_memcached ;;
             redis) start_redis ;;
             # The test profile's app servers serve the database pytest creates and migrates.
@@ -490,6 +543,7 @@ down() {
             redis) stop_pidfile "$RUN/redis.pid" redis ;;
             memcached) for port in $MEMCACHED_PORTS; do stop_pidfile "$RUN/memcached-$port.pid" memcached; done ;;
             replica) stop_pidfile "$RUN/replica.pid" replica ;;
+            inbox) stop_inbox_shards ;;
             primary) stop_pidfile "$RUN/primary.pid" primary ;;
         esac
     done
@@ -505,6 +559,11 @@ status() {
     echo "profile $PROFILE_NAME (var/$PROFILE_NAME)"
     show primary "$RUN/primary.pid" "$PRIMARY_PORT"
     show replica "$RUN/replica.pid" "$REPLICA_PORT" "$(pid_alive "$RUN/replica.pid" && replica_status)"
+    for i in $(seq 1 "${INBOX_SHARDS:-0}"); do
+        show "inbox$i" "$RUN/inbox$i.pid" "$(inbox_port "$i" 0)" "inbox shard $i"
+        show "inbox$i-r" "$RUN/inbox$i-replica.pid" "$(inbox_port "$i" 1)" "$(pid_alive "$RUN/inbox$i-replica.pid" && replica_status "inbox$i-replica")"
+    done
+    i=0
     for port in $MEMCACHED_PORTS; do show memcached "$RUN/memcached-$port.pid" "$port"; done
     show redis "$RUN/redis.pid" "$REDIS_PORT"
     local name

@@ -6,8 +6,11 @@ places:
 
 1. **The request** (:func:`note_deliver`, inside the transaction that saves the note) does the
    same work whatever the audience: one read of at most ``FANOUT_INLINE_MAX`` recipient ids
-   (the first page of the audience), ONE insert of their deliveries and the author's, and ONE
-   plan task that continues after the last id written. So a small audience — and the author —
+   (the first page of the audience), ONE insert of their deliveries and the author's per inbox
+   shard they land on (notes/partitioning.py; after the note's commit when the inbox has
+   clusters of its own), and ONE plan task that continues after the last id written — and
+   whose first step writes the inline page again, so a crash after the note's commit loses
+   nothing. So a small audience — and the author —
    sees the note at once, and posting to 50,000 fans costs the request exactly what posting to
    0 costs (``tests/notes/test_delivery.py`` counts the queries). The task rows are written in
    the note's transaction: they are queued if and only if the note is committed.
@@ -47,35 +50,38 @@ from django.conf import settings
 from django.db import transaction
 from django_tasks import task
 
-from notes import caching, visibility
-from notes.models import Delivery, Note
+from notes import caching, partitioning, visibility
+from notes.models import Note
 
 # Batches one plan step queues: a plan step reads at most PLAN_PAGES × FANOUT_BATCH_SIZE ids.
 PLAN_PAGES = 10
-INSERT_BATCH = 1000
 
 
 def deliveries_write(note: Note, recipient_ids: list[int]) -> None:
-    """Put ``note`` in these inboxes. Idempotent: an inbox that already holds it is left
-    alone (INSERT IGNORE on the unique (recipient, note) index). Invalidates the inboxes."""
-    with transaction.atomic():
-        Delivery.objects.bulk_create(
-            [Delivery(recipient_id=pk, note_id=note.pk) for pk in recipient_ids],
-            batch_size=INSERT_BATCH,
-            ignore_conflicts=True,
-        )
-        caching.inboxes_changed(recipient_ids, author_id=note.author_id, public=note.is_public)
+    """Put ``note`` in these inboxes, each on its recipient's inbox shard (one insert per
+    shard, notes/partitioning.py). Idempotent: an inbox that already holds it is left alone
+    (INSERT IGNORE on the unique (recipient, note) index). Invalidates the inboxes."""
+    partitioning.deliveries_write(note.pk, recipient_ids)
+    caching.inboxes_changed(recipient_ids, author_id=note.author_id, public=note.is_public)
 
 
 def note_deliver(note: Note) -> list[int]:
     """The request's part of sending a saved note (step 1 above); returns the ids of the
-    inboxes it wrote to now, the author's first. Call it inside the note's transaction."""
+    inboxes it wrote to now, the author's first. Call it inside the note's transaction: the
+    plan task is queued in it, so it exists if and only if the note does."""
     first_page = visibility.recipient_ids(note, limit=settings.FANOUT_INLINE_MAX)
     written = [note.author_id, *first_page]
-    deliveries_write(note, written)
+    note_fanout_plan.enqueue(note.pk, first_page[-1] if first_page else 0, True)
+    if settings.INBOX_PARTITIONED:
+        # Cross-cluster writes in order: the note commits on the main cluster, then its inline
+        # deliveries go to the inbox shards. A crash between the two loses nothing: the plan
+        # queued above, in the note's own transaction, writes the inline page again first
+        # (INSERT IGNORE makes the repeat harmless).
+        transaction.on_commit(lambda: deliveries_write(note, written))
+    else:
+        deliveries_write(note, written)  # one database: in the note's own transaction
     # The author's sent list and the public lists.
     caching.note_delivered(author_id=note.author_id, public=note.is_public, recipient_ids=[])
-    note_fanout_plan.enqueue(note.pk, first_page[-1] if first_page else 0)
     return written
 
 
@@ -95,12 +101,16 @@ def plan_ranges(note: Note, after: int, *, pages: int, size: int) -> tuple[list[
 
 
 @task()
-def note_fanout_plan(note_id: int, after: int) -> int:
+def note_fanout_plan(note_id: int, after: int, repeat_inline: bool = False) -> int:
     """One plan step of note ``note_id``'s fan-out after recipient id ``after`` (step 2 above);
-    returns how many batches it queued."""
+    returns how many batches it queued. The first step (``repeat_inline``) first writes the
+    request's inline page again — the author and the recipients up to ``after``."""
     note = Note.objects.filter(pk=note_id).first()
     if note is None:
         return 0
+    if repeat_inline:
+        inline = visibility.recipient_ids(note, upto=after) if after else []
+        deliveries_write(note, [note.author_id, *inline])
     ranges, resume = plan_ranges(note, after, pages=PLAN_PAGES, size=settings.FANOUT_BATCH_SIZE)
     with transaction.atomic():
         for start, upto in ranges:

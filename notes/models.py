@@ -7,8 +7,10 @@ home stream is simply "my deliveries, newest first". **Replies** hang under a no
 is announced to the note's author and earlier repliers by a **reply delivery**, which feeds
 the "replies" filter of their home stream. A **star** marks a note a user liked.
 
-Ids only grow, so "newest first" is "highest id first" and every stream pages by
-``?before=<id>`` over an index that ends in the id.
+Notes and deliveries are numbered by the app (pownce/ids.py: 64-bit, time-ordered), not by
+AUTO_INCREMENT: deliveries live on databases of their own (notes/partitioning.py), where no one
+database could number them. Ids only grow, so "newest first" is "highest id first" and every
+stream pages by ``?before=<id>`` over an index that ends in the id.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import FriendSet
+from pownce import ids
 
 
 def stored_file_path(note: Note, filename: str) -> str:
@@ -45,9 +48,6 @@ class NoteQuerySet(models.QuerySet):
 
     def private(self) -> NoteQuerySet:
         return self.filter(audience=Note.Audience.FRIEND)
-
-    def delivered_to(self, user) -> NoteQuerySet:
-        return self.filter(deliveries__recipient=user)
 
     def before(self, note_id: int | None) -> NoteQuerySet:
         return self.filter(pk__lt=note_id) if note_id else self
@@ -83,6 +83,7 @@ class Note(models.Model):
         SET = "set", "A set"
         FRIEND = "friend", "One friend"
 
+    id = models.BigIntegerField(primary_key=True, default=ids.new_id, editable=False)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notes")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MESSAGE)
     audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.PUBLIC)
@@ -152,10 +153,18 @@ class Note(models.Model):
 
 
 class Delivery(models.Model):
-    """``note`` is in ``recipient``'s inbox (their home stream)."""
+    """``note`` is in ``recipient``'s inbox (their home stream).
 
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deliveries")
-    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="deliveries")
+    Lives on the inbox shard of its recipient (notes/partitioning.py), away from the notes and
+    users it points at: so no foreign key constraints, no cascades and no joins. Read and write
+    it only through notes/partitioning.py, which picks the database; deleting a note deletes its
+    deliveries explicitly (``notes.services.note_destroy``)."""
+
+    id = models.BigIntegerField(primary_key=True, default=ids.new_id, editable=False)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    note = models.ForeignKey(Note, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
 
     class Meta:
         # The unique index (recipient, note) also serves the inbox, newest note first.
@@ -166,10 +175,22 @@ class Delivery(models.Model):
         return f"note {self.note_id} → user {self.recipient_id}"
 
 
-class ReplyQuerySet(models.QuerySet):
-    def on_notes_reaching(self, viewer) -> ReplyQuerySet:
-        return self.filter(note__in=Note.objects.reaching(viewer))
+class InboxShard(models.Model):
+    """Logical inbox shard ``logical`` lives on physical shard ``physical`` (1-based, the order
+    of ``settings.INBOX_CLUSTERS``). Held in the main database; notes/partitioning.py caches it.
 
+    ``moving_to`` is set while ``manage.py inbox_move_shard`` copies the shard: writers then
+    write to both places, so the copy misses nothing; ``physical`` changes only at the switch."""
+
+    logical = models.PositiveSmallIntegerField(primary_key=True)
+    physical = models.PositiveSmallIntegerField()
+    moving_to = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"inbox shard {self.logical} on {self.physical}"
+
+
+class ReplyQuerySet(models.QuerySet):
     def before(self, reply_id: int | None) -> ReplyQuerySet:
         return self.filter(pk__lt=reply_id) if reply_id else self
 

@@ -29,7 +29,7 @@ from accounts.caching import blocks_list
 from accounts.models import FriendSet, User
 from accounts.selectors import blocks_from, blocks_loader
 from cache import Batch, idlists, objects
-from notes import caching, visibility
+from notes import caching, partitioning, visibility
 from notes.models import Note, NoteCounts, Reply, ReplyDelivery, Star
 
 PAGE_SIZE = 20
@@ -102,31 +102,44 @@ def _inbox(viewer) -> tuple[int, ...]:
 
 
 def public_note_ids(*, before: int | None = None, limit: int = PAGE_SIZE, using: str | None = None) -> list[int]:
-    notes = Note.objects.using(using).reaching(None).before(before).newest_first()
-    return list(notes.values_list("pk", flat=True)[:limit])
+    notes = Note.objects.using(using).before(before).newest_first()
+    return visibility.reaching_ids(notes, None, limit=limit, using=using)
 
 
 def profile_note_ids(
     viewer, author: User, *, before: int | None = None, limit: int = PAGE_SIZE, using: str | None = None
 ) -> list[int]:
-    notes = Note.objects.using(using).reaching(viewer).by(author).before(before).newest_first()
-    return list(notes.values_list("pk", flat=True)[:limit])
+    notes = Note.objects.using(using).by(author).before(before).newest_first()
+    return visibility.reaching_ids(notes, viewer, limit=limit, using=using)
 
 
 def home_note_ids(
     user: User, *, show: str = "all", before: int | None = None, limit: int = PAGE_SIZE, using: str | None = None
 ) -> list[int]:
-    """Notes in ``user``'s inbox (sent to them or by them), narrowed by a home filter."""
-    notes = Note.objects.using(using).reaching(user)
+    """Notes in ``user``'s inbox (sent to them or by them), narrowed by a home filter.
+
+    The inbox is on its own shard (notes/partitioning.py), never joined with notes: each step
+    reads a page of note ids from the one shard that holds the whole inbox, then keeps those
+    the main cluster shows under the filter (rule 9, kind, private). A delivered note reaches
+    its recipient (rule 4), so no further audience check is needed."""
     if show == "sent":
-        notes = notes.by(user)
-    else:
-        notes = notes.delivered_to(user).filter(visibility.not_blocked_with(user))
+        notes = Note.objects.using(using).by(user).before(before).newest_first()
+        return list(notes.values_list("pk", flat=True)[:limit])
+    notes = Note.objects.using(using).filter(visibility.not_blocked_with(user))
     if show == "private":
         notes = notes.private()
     elif show in Note.Kind.values:
         notes = notes.of_kind(show)
-    return list(notes.before(before).newest_first().values_list("pk", flat=True)[:limit])
+    found: list[int] = []
+    step = max(limit, PAGE_SIZE)
+    while len(found) < limit:
+        page = partitioning.inbox_note_ids(user.pk, before=before, limit=step, using=using)
+        kept = set(notes.filter(pk__in=page).values_list("pk", flat=True)) if page else set()
+        found += [pk for pk in page if pk in kept]
+        if len(page) < step:
+            break
+        before, step = page[-1], min(step * 4, 2000)
+    return found[:limit]
 
 
 def home_reply_ids(
@@ -136,10 +149,11 @@ def home_reply_ids(
     replies = (
         Reply.objects.using(using)
         .filter(pk__in=ReplyDelivery.objects.filter(recipient=user).values("reply"))
-        .on_notes_reaching(user)
         .filter(visibility.not_blocked_with(user))
+        .before(before)
+        .newest_first()
     )
-    return list(replies.before(before).newest_first().values_list("pk", flat=True)[:limit])
+    return visibility.reaching_ids(replies, user, note="note__", limit=limit, using=using)
 
 
 # --- Step 2 and 3: objects by id, and what they point at --------------------------------------

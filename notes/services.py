@@ -21,8 +21,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import FriendSet, User
-from notes import caching, delivery, files, visibility
-from notes.models import Delivery, Note, Reply, ReplyDelivery, Star
+from notes import caching, delivery, files, partitioning, visibility
+from notes.models import Note, Reply, ReplyDelivery, Star
 from notes.selectors import visible_note
 from pownce import ratelimit
 from pownce.router import PRIMARY
@@ -250,11 +250,19 @@ def note_destroy(note: Note) -> None:
     that held it, and delete its stored files once committed unless a forward shares them.
     The one way a note is deleted, by its author or by a moderator."""
     stored = [name for name in (note.file.name, note.thumbnail.name) if name]
+    note_id = note.pk
     with transaction.atomic():
-        recipients = list(Delivery.objects.filter(note=note).values_list("recipient_id", flat=True))
+        recipients = partitioning.note_recipient_ids(note_id)
         note.delete()
         caching.note_delivered(author_id=note.author_id, public=note.is_public, recipient_ids=recipients)
         transaction.on_commit(lambda: files.delete_unused(stored))
+        # The deliveries go once the note is gone for good: on the main cluster in its
+        # transaction, on inbox clusters after it commits (a delivery whose note does not exist
+        # is never shown, while a note without its deliveries would be lost to its readers).
+        if settings.INBOX_PARTITIONED:
+            transaction.on_commit(lambda: partitioning.note_deliveries_delete(note_id))
+        else:
+            partitioning.note_deliveries_delete(note_id)
 
 
 def reply_create(*, author: User, note_id: int, body: str) -> Reply:

@@ -36,7 +36,7 @@ from notes.selectors import (
     stars_loader,
     visible_note,
 )
-from notes.visibility import blocks_hide, is_shown, signed_in
+from notes.visibility import blocks_hide, is_shown, reaching_ids, signed_in
 
 # A page of a stream whose notes are hidden (moderated, or by suspended people) reads further
 # ids instead of showing fewer notes: at most this many reads of PAGE_SIZE + 1 ids.
@@ -130,8 +130,10 @@ def profile_stream(viewer, author: User, *, before: int | None = None) -> Page:
 
 
 def _received_ids(viewer, author: User, limit: int, using: str | None) -> list[int]:
-    notes = Note.objects.using(using).reaching(viewer).by(author).exclude(audience=Note.Audience.PUBLIC)
-    return list(notes.newest_first().values_list("pk", flat=True)[:limit])
+    # The author's non-public notes first, then which of them reach the viewer (their inbox
+    # shard): never every note that reaches the viewer, then the author's among them.
+    notes = Note.objects.using(using).by(author).exclude(audience=Note.Audience.PUBLIC).newest_first()
+    return reaching_ids(notes, viewer, limit=limit, using=using)
 
 
 def _merged_page(first: tuple, second: tuple, before: int | None, from_database) -> list[int]:

@@ -39,9 +39,11 @@ The rules:
 
 Where each rule is applied:
 
-* in SQL, :func:`audience_filter` (rules 3-5) fills every cached ID list and answers every
-  page older than the lists hold; :func:`notes_visible_to` adds rules 1-2 for readers that use
-  the ORM alone (``Note.objects.visible_to``);
+* in SQL on the main cluster plus one look at the viewer's inbox shard, :func:`reaching_ids`
+  (rules 3-5: :func:`audience_filter`, then :func:`keep_reaching`; the inbox lives on its own
+  cluster and is never joined) fills every cached ID list and answers every page older than
+  the lists hold; :func:`notes_visible_to` adds rules 1-2 for readers that use the ORM alone
+  (``Note.objects.visible_to``);
 * on loaded objects, :func:`note_reaches` (rules 3-5, with the viewer's cached inbox) and
   :func:`is_shown` (rules 1-2, once the related objects are attached) — the cached path;
 * :func:`recipient_ids` (rule 6) is the audience that ``notes.delivery`` pages through;
@@ -74,7 +76,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import Block, Fanship, FriendSet, User
 from accounts.selectors import are_friends, is_blocked, person_shown
-from notes.models import Delivery, Note, Reply
+from notes import partitioning
+from notes.models import Note, Reply
 
 # --- Rules 1-2: hidden notes and suspended people ------------------------------------------
 # Rule 2's test of a person (``person_shown``) is the accounts app's: its lists of people apply
@@ -129,39 +132,80 @@ def _blocked_either_way(person, column: str) -> Exists:
     )
 
 
-def audience_filter(viewer) -> Q:
-    """Rules 3-5 in SQL, on ``Note`` rows: the notes whose audience reaches ``viewer``, hidden or
-    not. This is what the cached ID lists hold."""
+def audience_filter(viewer, note: str = "") -> Q:
+    """Rules 3-5 in SQL as far as the main cluster can tell, on ``Note`` rows (or on the note
+    at ``note``, e.g. ``"note__"`` from ``Reply``): public, the viewer's own, or — not on either
+    side of a block with its author — *possibly* delivered to the viewer. Whether it was is in
+    the viewer's inbox, on another cluster (notes/partitioning.py), so it is never joined:
+    :func:`reaching_ids` asks the inbox for the rows this filter lets through."""
     if not signed_in(viewer):
-        return Q(audience=Note.Audience.PUBLIC)
-    received = Exists(Delivery.objects.filter(note=OuterRef("pk"), recipient=viewer))
+        return Q(**{f"{note}audience": Note.Audience.PUBLIC})
     return (
-        Q(audience=Note.Audience.PUBLIC)
-        | Q(author=viewer)
-        | (Q(received) & ~Q(_blocked_either_way(viewer, "author")))
+        Q(**{f"{note}audience": Note.Audience.PUBLIC})
+        | Q(**{f"{note}author": viewer})
+        | ~Q(_blocked_either_way(viewer, f"{note}author"))
     )
 
 
+def keep_reaching(viewer, rows: list[tuple[int, int, str, int]], *, using: str | None = None) -> list[int]:
+    """Rule 4 on rows ``(item id, note id, audience, author id)`` that passed
+    :func:`audience_filter`: the item ids whose note is public, the viewer's, or in the viewer's
+    inbox — one query on the viewer's inbox shard for the rest (none when nothing is unsure)."""
+    unsure = {note_id for _, note_id, audience, author in rows if audience != Note.Audience.PUBLIC}
+    unsure -= {note_id for _, note_id, _, author in rows if author == viewer.pk}
+    received = partitioning.delivered_among(viewer.pk, unsure, using=using)
+    return [pk for pk, note_id, _, _ in rows if note_id not in unsure or note_id in received]
+
+
+def reaching_ids(items: QuerySet, viewer, *, note: str = "", limit: int | None, using: str | None = None) -> list[int]:
+    """Rules 3-5: the ids of ``items`` (notes, or rows pointing at a note through ``note``,
+    e.g. replies with ``"note__"``) whose note reaches ``viewer``, in the queryset's order
+    (newest first), at most ``limit``. Two queries per step — candidates from the main cluster,
+    then which of them are in the viewer's inbox — in steps of growing size until ``limit`` is
+    reached or the candidates run out; never a join across clusters. ``items`` must be ordered
+    by descending pk."""
+    items = items.filter(audience_filter(viewer, note))
+    if not signed_in(viewer):
+        ids = items.values_list("pk", flat=True)
+        return list(ids[:limit] if limit is not None else ids)
+    fields = ("pk", f"{note}id" if note else "pk", f"{note}audience", f"{note}author_id")
+    found: list[int] = []
+    cursor, step = None, max(limit or 0, 20)
+    while limit is None or len(found) < limit:
+        page = items.filter(pk__lt=cursor) if cursor else items
+        rows = list(page.values_list(*fields)[:step])
+        found += keep_reaching(viewer, rows, using=using)
+        if len(rows) < step:
+            break
+        cursor, step = rows[-1][0], min(step * 4, 2000)
+    return found[:limit] if limit is not None else found
+
+
 def notes_reaching(notes: QuerySet, viewer) -> QuerySet:
-    """``notes`` narrowed to rules 3-5 (``Note.objects.reaching``)."""
-    return notes.filter(audience_filter(viewer))
+    """``notes`` narrowed to rules 3-5 (``Note.objects.reaching``), for readers that want a
+    queryset: the ids are found by :func:`reaching_ids` (two queries per step, no join) and the
+    queryset filters by them. Streams use :func:`reaching_ids` directly, with a limit."""
+    return notes.filter(pk__in=reaching_ids(notes.order_by("-pk"), viewer, limit=None))
 
 
 def notes_visible_to(notes: QuerySet, viewer) -> QuerySet:
     """``notes`` narrowed to every rule, 1-5 (``Note.objects.visible_to``)."""
-    return notes.filter(audience_filter(viewer)).filter(shown_filter())
+    return notes_reaching(notes.filter(shown_filter()), viewer)
 
 
 def note_reaches(viewer, note: Note, *, inbox: Callable[[], Collection[int]]) -> bool:
     """Rules 3-5 for one loaded note. ``inbox()`` gives the ids in the viewer's cached inbox,
-    which was filled by :func:`audience_filter` and is invalidated by deliveries and blocks:
-    a note found there needs no query. Anything else asks the database."""
+    which was filled by :func:`reaching_ids` and is invalidated by deliveries and blocks:
+    a note found there needs no query. Anything else asks the viewer's inbox shard, then the
+    main cluster for blocks."""
     if note.is_public:
         return True
     if not signed_in(viewer):
         return False
     if note.author_id == viewer.pk or note.pk in inbox():
         return True
+    if not partitioning.delivered_among(viewer.pk, [note.pk]):
+        return False
     return Note.objects.filter(pk=note.pk).filter(audience_filter(viewer)).exists()
 
 

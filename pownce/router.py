@@ -243,11 +243,7 @@ class PrimaryReplicaRouter:
     """Send writes to the primary and reads to a healthy replica (see the module docstring)."""
 
     def db_for_read(self, model, **hints) -> str:
-        replicas = settings.REPLICA_ALIASES
-        if not replicas or _pinned.get() or connections[PRIMARY].in_atomic_block:
-            return PRIMARY
-        healthy = [alias for alias in replicas if health.is_healthy(alias)]
-        return random.choice(healthy) if healthy else PRIMARY
+        return read_alias(PRIMARY, settings.REPLICA_ALIASES)
 
     def db_for_write(self, model, **hints) -> str:
         _wrote.set(True)
@@ -257,4 +253,32 @@ class PrimaryReplicaRouter:
         return True
 
     def allow_migrate(self, db: str, app_label: str, model_name: str | None = None, **hints) -> bool:
-        return db == PRIMARY
+        """Migrations run on primaries only. With the inbox partitioned, the inbox primaries get
+        only the operations that carry the ``inbox`` hint (notes/migrations/0007 creates the
+        inbox table there), and the main primary everything else (its own inbox table stays,
+        empty and unused: nothing reads it, tests/notes/test_partitioning.py checks)."""
+        if not settings.INBOX_PARTITIONED:
+            return db == PRIMARY
+        if db in settings.INBOX_ALIASES:
+            # The task queue's own migrations (django-tasks-db 0019) look at their table on
+            # every database they run on, routers or not: the inbox databases carry it, unused.
+            wanted = bool(hints.get("inbox")) or app_label == "django_tasks_database"
+            return db not in settings.INBOX_REPLICA_ALIASES and wanted
+        return db == PRIMARY and not hints.get("inbox")
+
+
+def read_alias(primary: str, replicas: list[str]) -> str:
+    """Where a read of the cluster (``primary``, ``replicas``) goes: a healthy replica, except
+    when the request is pinned, the cluster's primary is inside ``transaction.atomic``, or no
+    replica is healthy (then the primary). The same rules for the main cluster and each inbox
+    shard."""
+    if not replicas or _pinned.get() or connections[primary].in_atomic_block:
+        return primary
+    healthy = [alias for alias in replicas if health.is_healthy(alias)]
+    return random.choice(healthy) if healthy else primary
+
+
+def mark_wrote() -> None:
+    """Count a write that did not pass through ``db_for_write`` (an explicit ``using``), so the
+    browser that made it is pinned to the primaries for its next reads."""
+    _wrote.set(True)

@@ -187,8 +187,46 @@ else:
     _sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(_sqlite_path)}}
 
+# The inbox (notes.Delivery) on clusters of its own (notes/partitioning.py). POWNCE_DB_INBOX_PRIMARY
+# is a comma-separated list of primary URLs, one per physical inbox shard ("inbox1", "inbox2", …);
+# POWNCE_DB_INBOX_REPLICAS the same number of entries, each the shard's replica URLs separated by
+# "|" ("inbox1_replica1", …), or empty. Unset: the inbox stays on the main cluster, as one shard.
+_inbox_primaries = env_list("POWNCE_DB_INBOX_PRIMARY")
+_inbox_replicas = env_list("POWNCE_DB_INBOX_REPLICAS")
+if _inbox_primaries and not _primary_url:
+    raise ImproperlyConfigured("POWNCE_DB_INBOX_PRIMARY needs POWNCE_DB_PRIMARY (the main cluster) too")
+if _inbox_replicas and len(_inbox_replicas) != len(_inbox_primaries):
+    raise ImproperlyConfigured("POWNCE_DB_INBOX_REPLICAS needs one entry per POWNCE_DB_INBOX_PRIMARY URL")
+# Each physical inbox shard: (its primary alias, its replica aliases). The main cluster when unset.
+INBOX_CLUSTERS: list[tuple[str, list[str]]] = []
+for _shard, _url in enumerate(_inbox_primaries, start=1):
+    _alias = f"inbox{_shard}"
+    DATABASES[_alias] = database_from_url(_url, read_timeout=DB_READ_TIMEOUT)
+    _replicas = []
+    for _index, _replica_url in enumerate(
+        [u for u in (_inbox_replicas[_shard - 1] if _inbox_replicas else "").split("|") if u.strip()], start=1
+    ):
+        _replica = database_from_url(_replica_url.strip(), read_timeout=REPLICA_READ_TIMEOUT)
+        _replica["TEST"] = {"MIRROR": _alias}
+        DATABASES[f"{_alias}_replica{_index}"] = _replica
+        _replicas.append(f"{_alias}_replica{_index}")
+    INBOX_CLUSTERS.append((_alias, _replicas))
+INBOX_PARTITIONED = bool(INBOX_CLUSTERS)
+if not INBOX_PARTITIONED:
+    INBOX_CLUSTERS = [("default", [alias for alias in DATABASES if alias != "default"])]
+# Recipients map to this many logical shards (recipient id mod N); a small table in the main
+# database maps each logical shard to a physical one. Fixed for the life of the data.
+INBOX_LOGICAL_SHARDS = int(env_float("POWNCE_INBOX_LOGICAL_SHARDS", 256))
+# How long a process trusts its copy of the logical -> physical map (notes/partitioning.py).
+INBOX_MAP_TTL = env_float("POWNCE_INBOX_MAP_TTL", 1)
+
 DATABASE_ROUTERS = ["pownce.router.PrimaryReplicaRouter"]
-REPLICA_ALIASES = [alias for alias in DATABASES if alias != "default"]
+# The main cluster's replicas; INBOX_REPLICA_ALIASES are the inbox shards' replicas.
+INBOX_ALIASES = (
+    {alias for primary, replicas in INBOX_CLUSTERS for alias in (primary, *replicas)} if INBOX_PARTITIONED else set()
+)
+REPLICA_ALIASES = [alias for alias in DATABASES if alias != "default" and alias not in INBOX_ALIASES]
+INBOX_REPLICA_ALIASES = [alias for _, replicas in INBOX_CLUSTERS for alias in replicas] if INBOX_PARTITIONED else []
 
 # After a user writes, their reads go to the primary for this long (read-your-writes).
 PIN_SECONDS = env_float("POWNCE_PIN_SECONDS", 5)
@@ -204,6 +242,11 @@ PRIMARY_RETRY_AFTER = env_float("POWNCE_PRIMARY_RETRY_AFTER", 1)
 REPLICA_FIRST_CHECK_WAIT = env_float("POWNCE_REPLICA_FIRST_CHECK_WAIT", 0.5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# App-made ids (pownce/ids.py): this host's generator node (0-127, one per host in the
+# deployment's inventory), and how long a process waits for a clock that stepped back before it
+# refuses to make ids.
+ID_NODE = int(env_float("POWNCE_ID_NODE", 0))
+ID_MAX_CLOCK_WAIT = env_float("POWNCE_ID_MAX_CLOCK_WAIT", 1)
 AUTH_USER_MODEL = "accounts.User"
 # The logged-in user comes from the object cache on every request (accounts/backends.py).
 AUTHENTICATION_BACKENDS = ["accounts.backends.CachedModelBackend"]

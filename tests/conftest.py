@@ -12,12 +12,33 @@ from tests.stack import stack
 
 
 def pytest_collection_modifyitems(config, items):
+    if settings.INBOX_PARTITIONED:
+        for item in items:
+            _with_inbox_databases(item)
     if settings.REPLICA_ALIASES:
         return
     skip = pytest.mark.skip(reason="needs the real services: run `make test`")
     for item in items:
         if "stack" in item.keywords:
             item.add_marker(skip)
+
+
+def _with_inbox_databases(item) -> None:
+    """With the inbox on clusters of its own (notes/partitioning.py), a test that touches the
+    database may touch them all: every database test is allowed every alias, unless it names
+    its databases itself."""
+    marker = item.get_closest_marker("django_db")
+    if marker is not None:
+        if "databases" in marker.kwargs:
+            return
+        args, kwargs = marker.args, dict(marker.kwargs)
+    elif "transactional_db" in item.fixturenames or "live_server" in item.fixturenames:
+        args, kwargs = (), {"transaction": True}
+    elif "db" in item.fixturenames:
+        args, kwargs = (), {}
+    else:
+        return
+    item.add_marker(pytest.mark.django_db(*args, databases="__all__", **kwargs), append=False)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ Same as Django's MySQL backend, plus:
 * **The primary**: a connection-level failure trips :data:`pownce.router.primary_breaker`;
   while it is open, opening a connection to the primary fails at once (error 2003) instead of
   waiting for the connect timeout on a server known to be away.
-* **Replicas** (aliases other than the primary): when connecting or a query fails with a
+* **Replicas** (of the main cluster and of the inbox shards): when connecting or a query fails with a
   connection-level error (:data:`pownce.unavailable.CONNECTION_ERRORS`: refused, gone, timed
   out), the router's health record marks the replica down at once instead of waiting for the
   next health check, and the raised exception carries ``replica_alias`` so
@@ -21,6 +21,7 @@ Same as Django's MySQL backend, plus:
 Other errors (bad SQL, constraint violations) are untouched.
 """
 
+from django.conf import settings
 from django.db.backends.mysql import base
 from django.db.utils import DatabaseErrorWrapper
 from django.utils.functional import cached_property
@@ -40,7 +41,7 @@ class ErrorWrapper(DatabaseErrorWrapper):
             if db_error_code(exc) in CONNECTION_ERRORS:
                 if alias == PRIMARY:
                     primary_breaker.trip(str(exc))
-                else:
+                elif alias in settings.REPLICA_ALIASES or alias in settings.INBOX_REPLICA_ALIASES:
                     health.mark_down(alias, f"query failed: {exc}")
                     exc.replica_alias = alias
             raise

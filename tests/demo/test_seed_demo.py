@@ -3,7 +3,8 @@ from io import StringIO
 from django.core.management import call_command
 
 from accounts.models import Fanship, User
-from notes.models import Delivery, Note, Reply, Star
+from notes.models import Note, Reply, Star
+from tests.inbox import delivery_rows
 
 
 def seed(**options) -> str:
@@ -21,7 +22,7 @@ def test_seed_demo_makes_every_kind_and_audience_and_tops_up(db):
     assert Reply.objects.exists() and Star.objects.exists()
     # Every note is in its author's inbox; private notes reach exactly one other person.
     for note in Note.objects.all()[:100]:
-        recipients = set(Delivery.objects.filter(note=note).values_list("recipient", flat=True))
+        recipients = {row.recipient_id for row in delivery_rows(note_id=note.pk)}
         assert note.author_id in recipients
         if note.audience == Note.Audience.FRIEND:
             assert recipients == {note.author_id, note.recipient_id}

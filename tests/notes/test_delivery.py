@@ -12,14 +12,15 @@ import ast
 from pathlib import Path
 
 import pytest
-from django.db.models import Count
+from django.conf import settings
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
 from accounts import services as accounts_services
 from accounts.models import Fanship, User
 from notes import delivery, services
-from notes.models import Delivery, Note
+from notes.models import Note
+from tests.inbox import after_commit, deliveries, delivery_rows
 from tests.notes.conftest import befriend
 
 INLINE = 5
@@ -43,7 +44,8 @@ def person_with_fans(make_user, name: str, fans: int) -> tuple[User, list[int]]:
 
 
 def post(author: User, body: str = "hello") -> Note:
-    return services.note_create(author=author, kind="message", audience="public", body=body)
+    with after_commit():
+        return services.note_create(author=author, kind="message", audience="public", body=body)
 
 
 def queue() -> list[tuple[str, list]]:
@@ -61,12 +63,6 @@ def run_queue() -> list[tuple[str, list]]:
     return ran
 
 
-def deliveries(note: Note) -> dict[int, int]:
-    """``{recipient id: how many deliveries of note}``."""
-    rows = Delivery.objects.filter(note=note).values("recipient_id").annotate(n=Count("id"))
-    return {row["recipient_id"]: row["n"] for row in rows}
-
-
 def test_posting_to_many_fans_costs_the_request_what_posting_to_none_costs(make_user, sql_by_alias):
     quiet, _ = person_with_fans(make_user, "quiet", 0)
     loud, fan_ids = person_with_fans(make_user, "loud", 250)
@@ -77,20 +73,27 @@ def test_posting_to_many_fans_costs_the_request_what_posting_to_none_costs(make_
     for person in (quiet, loud):
         with sql_by_alias() as sql:
             note = post(person)
-        queries[person.username] = sum(len(statements) for statements in sql.values())
+        # The main cluster's statements, and each inbox shard's (notes/partitioning.py): the
+        # note's deliveries cost one insert (and its transaction) per shard they land on.
+        main = sum(len(statements) for alias, statements in sql.items() if alias not in settings.INBOX_ALIASES)
+        inbox = {alias: len(statements) for alias, statements in sql.items() if alias in settings.INBOX_ALIASES}
+        per_shard = sorted(set(inbox.values()) - {0})
+        queries[person.username] = (main, per_shard)
         # The request wrote the author's delivery and the first page's, and queued one plan.
         expected = {person.pk, *(fan_ids[:INLINE] if person == loud else [])}
         assert deliveries(note) == dict.fromkeys(expected, 1)
-        assert queue() == [("note_fanout_plan", [note.pk, fan_ids[INLINE - 1] if person == loud else 0])]
+        assert queue() == [("note_fanout_plan", [note.pk, fan_ids[INLINE - 1] if person == loud else 0, True])]
         run_queue()
-    assert queries["quiet"] == queries["loud"], queries
+    assert queries["quiet"][0] == queries["loud"][0], queries
+    if settings.INBOX_PARTITIONED:
+        assert queries["quiet"][1] == queries["loud"][1] and len(queries["loud"][1]) == 1, queries
 
 
 def test_a_small_audience_is_delivered_in_the_request(make_user):
     ann, fan_ids = person_with_fans(make_user, "ann", INLINE)
     note = post(ann)
     assert deliveries(note) == dict.fromkeys([ann.pk, *fan_ids], 1)
-    assert run_queue() == [("note_fanout_plan", [note.pk, fan_ids[-1]])]  # …which finds nobody left
+    assert run_queue() == [("note_fanout_plan", [note.pk, fan_ids[-1], True])]  # …which finds nobody left
 
 
 def test_the_worker_plans_in_steps_and_delivers_each_fan_once(make_user, monkeypatch):
@@ -101,7 +104,7 @@ def test_the_worker_plans_in_steps_and_delivers_each_fan_once(make_user, monkeyp
     plans = [args for name, args in ran if name == "note_fanout_plan"]
     batches = sorted(args[1:] for name, args in ran if name == "note_deliver_batch")
     # 92 fans after the request's 5: 10 batches of at most 10, planned 4 at a time.
-    assert [after for _, after in plans] == [fan_ids[INLINE - 1], fan_ids[INLINE + 39], fan_ids[INLINE + 79]]
+    assert [args[1] for args in plans] == [fan_ids[INLINE - 1], fan_ids[INLINE + 39], fan_ids[INLINE + 79]]
     assert batches == [[fan_ids[INLINE - 1 + 10 * i], fan_ids[min(INLINE + 9 + 10 * i, 96)]] for i in range(10)]
     assert deliveries(note) == dict.fromkeys([ann.pk, *fan_ids], 1)
 
@@ -134,16 +137,17 @@ def test_a_plan_step_that_dies_before_its_commit_queues_nothing_and_its_rerun_qu
     assert deliveries(note) == dict.fromkeys([ann.pk, *fan_ids], 1)
 
 
-def test_batches_read_their_range_when_they_run(make_user):
+def test_batches_read_their_range_when_they_run(make_user, django_capture_on_commit_callbacks):
     ann, fan_ids = person_with_fans(make_user, "ann", 30)
     note = post(ann)
     late = User.objects.get(pk=fan_ids[20])
     accounts_services.block(late, ann)  # after the request, before the worker
     doomed = post(ann, "soon deleted")
-    services.note_delete(user=ann, note_id=doomed.pk)
+    with django_capture_on_commit_callbacks(execute=True):  # inbox shards: deleted after the commit
+        services.note_delete(user=ann, note_id=doomed.pk)
     run_queue()
     assert set(deliveries(note)) == {ann.pk, *fan_ids} - {late.pk}
-    assert not Delivery.objects.filter(note_id=doomed.pk).exists()
+    assert not delivery_rows(note_id=doomed.pk)
 
 
 def test_friends_and_set_audiences_are_planned_like_the_public(make_user):
@@ -151,7 +155,8 @@ def test_friends_and_set_audiences_are_planned_like_the_public(make_user):
     friends = [make_user(f"friend{i}") for i in range(12)]
     for friend in friends:
         befriend(ann, friend)
-    note = services.note_create(author=ann, kind="message", audience="friends", body="hi all")
+    with after_commit():
+        note = services.note_create(author=ann, kind="message", audience="friends", body="hi all")
     assert len(deliveries(note)) == 1 + INLINE
     run_queue()
     assert deliveries(note) == dict.fromkeys([ann.pk, *(friend.pk for friend in friends)], 1)

@@ -17,15 +17,16 @@ import time
 
 import MySQLdb
 import pytest
-from django.db import connection
-from django.db.models import Count
+from django.conf import settings as django_settings
+from django.db import connection, connections
 from django_tasks_db.models import DBTaskResult
 
 from accounts.models import Fanship, User
-from notes import delivery, services
+from notes import delivery, partitioning, services
 from notes.models import Delivery, Note
 from notes.streams import home_page
-from pownce import router, task_queue
+from pownce import ids, router, task_queue
+from tests.inbox import deliveries, delivery_rows
 from tests.stack import ROOT, root_execute, wait_until
 
 FANS = 5000
@@ -64,8 +65,11 @@ def worker_env() -> dict[str, str]:
     """The environment of a worker serving this test's database (pytest's test_… name)."""
     name = connection.settings_dict["NAME"]
     env = dict(os.environ, POWNCE_TASKS_BACKEND="django_tasks_db.DatabaseBackend")
-    for var in ("POWNCE_DB_PRIMARY", "POWNCE_DB_REPLICAS"):
-        env[var] = ",".join(f"{url.rsplit('/', 1)[0]}/{name}" for url in env[var].split(","))
+    for var in ("POWNCE_DB_PRIMARY", "POWNCE_DB_REPLICAS", "POWNCE_DB_INBOX_PRIMARY", "POWNCE_DB_INBOX_REPLICAS"):
+        if env.get(var):
+            env[var] = ",".join(
+                "|".join(f"{url.rsplit('/', 1)[0]}/{name}" for url in entry.split("|")) for entry in env[var].split(",")
+            )
     return env
 
 
@@ -104,12 +108,6 @@ def worker(tmp_path) -> Worker:
     return Worker(tmp_path / "worker.log")
 
 
-def deliveries(note: Note) -> dict[int, int]:
-    """``{recipient id: how many deliveries of note}``."""
-    rows = Delivery.objects.filter(note=note).values("recipient_id").annotate(n=Count("id"))
-    return {row["recipient_id"]: row["n"] for row in rows}
-
-
 def stream_note_ids(user: User) -> list[int]:
     return [item.pk for item in home_page(user).page.items if isinstance(item, Note)]
 
@@ -124,10 +122,11 @@ def expected_batches(note: Note, fan_ids: list[int]) -> list[list[int]]:
     return [[note.pk, rest[i], rest[min(i + BATCH, len(rest) - 1)]] for i in range(0, len(rest) - 1, BATCH)]
 
 
-def lock_waits() -> int:
-    """Transactions of the primary waiting for a row lock."""
+def lock_waits(recipient_id: int) -> int:
+    """Transactions waiting for a row lock on the primary holding ``recipient_id``'s inbox."""
     query = "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'"
-    return int(root_execute("primary", query)[0][0])
+    instance = f"inbox{partitioning.physical_shard(recipient_id)}" if django_settings.INBOX_PARTITIONED else "primary"
+    return int(root_execute(instance, query)[0][0])
 
 
 def test_a_note_to_5000_fans_is_queued_in_the_request_and_delivered_once_by_the_worker(
@@ -148,7 +147,7 @@ def test_a_note_to_5000_fans_is_queued_in_the_request_and_delivered_once_by_the_
     assert deliveries(note) == dict.fromkeys([star.pk, *fan_ids[:INLINE]], 1)
     assert stream_note_ids(star) == [note.pk] and stream_note_ids(first_fan) == [note.pk]
     assert stream_note_ids(last_fan) == []
-    assert [r.args_kwargs["args"] for r in DBTaskResult.objects.all()] == [[note.pk, fan_ids[INLINE - 1]]]
+    assert [r.args_kwargs["args"] for r in DBTaskResult.objects.all()] == [[note.pk, fan_ids[INLINE - 1], True]]
 
     worker_seconds = worker.run_until_empty()
     delivered = deliveries(note)
@@ -167,14 +166,14 @@ def test_a_note_to_5000_fans_is_queued_in_the_request_and_delivered_once_by_the_
     )
 
     # Running every batch again (queued again, then by the worker) changes nothing.
-    rows_before = set(Delivery.objects.filter(note=note).values_list("id", "recipient_id"))
+    rows_before = {(row.id, row.recipient_id) for row in delivery_rows(note_id=note.pk)}
     delivery.note_fanout_plan.enqueue(note.pk, fan_ids[INLINE - 1])
     assert task_queue.queue_length() == 1
     worker.run_until_empty()
-    assert set(Delivery.objects.filter(note=note).values_list("id", "recipient_id")) == rows_before
+    assert {(row.id, row.recipient_id) for row in delivery_rows(note_id=note.pk)} == rows_before
     # …and so does running one batch in this process.
     assert delivery.note_deliver_batch.call(*batch_args()[0]) == BATCH
-    assert set(Delivery.objects.filter(note=note).values_list("id", "recipient_id")) == rows_before
+    assert {(row.id, row.recipient_id) for row in delivery_rows(note_id=note.pk)} == rows_before
 
 
 def test_a_worker_killed_half_way_is_restarted_and_completes_the_delivery_once(star_with_fans, worker):
@@ -185,7 +184,7 @@ def test_a_worker_killed_half_way_is_restarted_and_completes_the_delivery_once(s
 
     # Another transaction holds an uncommitted delivery to one fan of the third batch: the
     # worker's insert of that batch waits for it, half-way through the fan-out.
-    settings = connection.settings_dict
+    settings = connections[partitioning.primary_of(partitioning.physical_shard(stuck_fan))].settings_dict
     blocker = MySQLdb.connect(
         host=settings["HOST"], port=int(settings["PORT"]), user=settings["USER"],
         password=settings["PASSWORD"], database=settings["NAME"],
@@ -194,18 +193,20 @@ def test_a_worker_killed_half_way_is_restarted_and_completes_the_delivery_once(s
         blocker.autocommit(False)
         with blocker.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {Delivery._meta.db_table} (recipient_id, note_id) VALUES (%s, %s)", (stuck_fan, note.pk)
+                f"INSERT INTO {Delivery._meta.db_table} (id, recipient_id, note_id) VALUES (%s, %s, %s)",
+                (ids.new_id(), stuck_fan, note.pk),
             )
         process = worker.start()
         try:
             wait_until(
-                lambda: Delivery.objects.filter(note=note).count() == 1 + INLINE + 2000
+                # Two batches, and of the third at most the part on the other inbox shard.
+                lambda: 1 + INLINE + 2000 <= len(delivery_rows(note_id=note.pk)) < 1 + INLINE + 3000
                 and DBTaskResult.objects.filter(status="RUNNING").count() == 1
-                and lock_waits() == 1,
+                and lock_waits(stuck_fan) == 1,
                 timeout=30,
                 message="two batches delivered and the third waiting for the held row lock",
             )
-            assert Delivery.objects.filter(note=note).count() == 1 + INLINE + 2000
+            assert not delivery_rows(note_id=note.pk, recipient_id=stuck_fan)
         finally:
             os.kill(process.pid, signal.SIGKILL)
             process.wait(timeout=10)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from notes import services
-from notes.models import Delivery, Note
+from notes.models import Note
+from tests.inbox import delivery_rows, recipient_names
 from tests.notes.conftest import make_set, png_bytes, upload
 
 
@@ -25,7 +26,7 @@ def test_message_through_the_form(ann_client, friends):
     note = Note.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/notes/{note.pk}/"
     assert (note.kind, note.body, note.author) == ("message", "Hello, world", friends[0])
-    assert set(note.deliveries.values_list("recipient__username", flat=True)) == {"ann", "bob"}
+    assert recipient_names(note) == {"ann", "bob"}
 
 
 def test_link_through_the_form(ann_client):
@@ -64,7 +65,7 @@ def test_private_note_to_one_friend_through_the_form(ann_client, friends):
     post_note(ann_client, kind="message", body="psst", audience=f"friend:{bob.pk}")
     note = Note.objects.get()
     assert note.audience == "friend" and note.recipient == bob
-    assert set(note.deliveries.values_list("recipient__username", flat=True)) == {"ann", "bob"}
+    assert recipient_names(note) == {"ann", "bob"}
 
 
 def test_set_note_through_the_form(ann_client, friends):
@@ -97,7 +98,7 @@ def test_bad_input_gets_a_form_error_and_creates_nothing(ann_client, data, field
     assert response.status_code == 400
     assert message in " ".join(response.context["form"].errors[field])
     assert message.split("<")[0] in response.text
-    assert not Note.objects.exists() and not Delivery.objects.exists()
+    assert not Note.objects.exists() and not delivery_rows()
 
 
 def test_oversize_file_is_refused(ann_client, settings):

@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from django.conf import settings
 
 from accounts.models import Fanship, User
-from notes.models import Delivery, Note
+from notes.models import Note
+from tests.inbox import delivery_rows
 from tests.pownce.traffic import Browser, Outcome, Readers, Writer
 from tests.stack import PROFILE_NAME, ROOT, run_dir, wait_until
 
@@ -93,7 +94,7 @@ def assert_every_acknowledged_post_once(writer: Writer) -> None:
     assert [body for body in writer.acknowledged if body not in saved] == []
     notes = Note.objects.using("default").filter(body__in=writer.acknowledged)
     for note in notes:
-        inboxes = set(Delivery.objects.using("default").filter(note=note).values_list("recipient_id", flat=True))
+        inboxes = {row.recipient_id for row in delivery_rows(note_id=note.pk)}
         assert note.author_id in inboxes and len(inboxes) >= 2, f"{note.body}: deliveries {inboxes}"
 
 

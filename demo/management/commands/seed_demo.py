@@ -8,7 +8,7 @@ stars. A second run tops up to N people and M notes; ``--if-empty`` does nothing
 exist already.
 
 Speed: notes and people are written with ``bulk_create`` in large batches (no signals, no
-per-row save), with ids assigned here so deliveries can point at them without reading anything
+per-row save), with ids made here (pownce/ids.py) so deliveries can point at them without reading anything
 back; the narrow, numerous rows (deliveries, stars, fanships) skip model instances altogether
 and go in as plain multi-row INSERTs. A million notes take minutes on MySQL.
 """
@@ -23,15 +23,16 @@ from datetime import timedelta
 from django.contrib.auth.hashers import make_password
 from django.core.cache import caches
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import Block, Fanship, FriendSet, User
 from demo import content
+from notes import partitioning
 from notes.counts import reconcile_all
 from notes.models import Delivery, Note, Reply, ReplyDelivery, Star
-from pownce import router
+from pownce import ids, router
 
 DEMO_EMAIL_DOMAIN = "demo.pownce.invalid"
 DEMO_PASSWORD = "pownce-demo"
@@ -45,10 +46,11 @@ AUDIENCES = [
 ]
 
 
-def insert_rows(model, fields: list[str], rows: list[tuple]) -> None:
+def insert_rows(model, fields: list[str], rows: list[tuple], using: str = DEFAULT_DB_ALIAS) -> None:
     """INSERT plain tuples into ``model``'s table, CHUNK rows per statement batch."""
     if not rows:
         return
+    connection = connections[using]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
     placeholders = ", ".join(["%s"] * len(fields))
@@ -227,7 +229,6 @@ class Command(BaseCommand):
         rng = self.rng
         files = content.demo_files()
         activity = [min(rng.paretovariate(1.3), 50) for _ in user_ids]
-        next_note = (Note.objects.aggregate(m=Max("pk"))["m"] or 0) + 1
         next_reply = (Reply.objects.aggregate(m=Max("pk"))["m"] or 0) + 1
         now = timezone.now()
         # Spread over 90 days, oldest first, so ids and times both grow.
@@ -240,7 +241,7 @@ class Command(BaseCommand):
             authors = rng.choices(user_ids, weights=activity, k=size)
             for offset, author in enumerate(authors):
                 created = start + step * (made + offset)
-                note, recipients = self._note(graph, author, next_note, created, files)
+                note, recipients = self._note(graph, author, ids.new_id(), created, files)
                 notes.append(note)
                 deliveries.extend((r, note.pk) for r in recipients)
                 readers = [r for r in recipients if r != author] or (user_ids if note.is_public else [])
@@ -265,16 +266,27 @@ class Command(BaseCommand):
                     next_reply += 1
                 for starrer in {rng.choice(readers) for _ in range(int(rng.random() * 3))} if readers else ():
                     stars.append((starrer, note.pk, created))
-                next_note += 1
             with transaction.atomic():
                 Note.objects.bulk_create(notes, batch_size=CHUNK)
-                insert_rows(Delivery, ["recipient", "note"], deliveries)
+                self._insert_deliveries(deliveries)
                 Reply.objects.bulk_create(replies, batch_size=CHUNK)
                 insert_rows(ReplyDelivery, ["recipient", "reply"], reply_deliveries)
                 insert_rows(Star, ["user", "note", "created"], stars)
             made += size
             deliveries_made += len(deliveries)
             self.stdout.write(f"  {made}/{count} notes, {deliveries_made} deliveries")
+
+    @staticmethod
+    def _insert_deliveries(deliveries: list[tuple[int, int]]) -> None:
+        """(recipient, note) rows, each on its recipient's inbox shard (notes/partitioning.py)."""
+        by_shard: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+        for (recipient, note), pk in zip(deliveries, ids.new_ids(len(deliveries)), strict=True):
+            for physical in partitioning.write_shards(recipient):
+                by_shard[physical].append((pk, recipient, note))
+        for physical, rows in by_shard.items():
+            alias = partitioning.primary_of(physical)
+            with transaction.atomic(using=alias):
+                insert_rows(Delivery, ["id", "recipient", "note"], rows, using=alias)
 
     def _note(self, graph: Graph, author: int, pk: int, created, files) -> tuple[Note, set[int]]:
         rng = self.rng
