@@ -96,6 +96,10 @@ REDIS_PASSWORD=$REDIS_PASSWORD
 GUNICORN_WORKERS=$GUNICORN_WORKERS
 INNODB_BUFFER_POOL=$INNODB_BUFFER_POOL
 APP_EXTRA_ENV="POWNCE_STATUS_METRICS=$addr:$SAMPLER_METRICS_PORT"
+# The inbox stays on the main cluster (no inbox shards in the inventory yet), whatever the
+# calling environment (a test profile with inbox shards on loopback) says.
+INBOX_SHARDS=0
+INBOX_PORTS=""
 EOF
         mv "$PROFILES/cluster-$name.env.tmp" "$PROFILES/cluster-$name.env"
     done < <(hosts_live)

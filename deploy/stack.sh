@@ -166,7 +166,13 @@ EOF
 
 # The inbox clusters' URLs (settings: POWNCE_DB_INBOX_PRIMARY, POWNCE_DB_INBOX_REPLICAS).
 inbox_env() {
-    [ "${INBOX_SHARDS:-0}" -gt 0 ] || return 0
+    if [ "${INBOX_SHARDS:-0}" -eq 0 ]; then
+        # Said, not left out: a caller's environment (a test run with inbox shards on its own
+        # loopback) must not leak into this profile's processes.
+        echo "POWNCE_DB_INBOX_PRIMARY="
+        echo "POWNCE_DB_INBOX_REPLICAS="
+        return 0
+    fi
     local i primaries="" replicas="" url="mysql://$DB_USER:$DB_PASSWORD@127.0.0.1"
     for i in $(seq 1 "$INBOX_SHARDS"); do
         primaries="${primaries:+$primaries,}$url:$(inbox_port "$i" 0)/${APP_DB_NAME:-$DB_NAME}"

@@ -106,6 +106,8 @@ def default_physical(logical: int) -> int:
 
 def physical_shard(recipient_id: int) -> int:
     """The physical shard (1-based) whose inbox ``recipient_id`` is read from."""
+    if not settings.INBOX_PARTITIONED:
+        return 1  # one cluster: whatever the map says (it may be left from a partitioned past)
     logical = logical_shard(recipient_id)
     physical, _ = shard_map.rows().get(logical, (None, None))
     return physical or default_physical(logical)
@@ -114,6 +116,8 @@ def physical_shard(recipient_id: int) -> int:
 def write_shards(recipient_id: int) -> list[int]:
     """Where a delivery to ``recipient_id`` is written: its shard, and during a move of its
     logical shard the target too."""
+    if not settings.INBOX_PARTITIONED:
+        return [1]
     logical = logical_shard(recipient_id)
     physical, moving_to = shard_map.rows().get(logical, (None, None))
     physical = physical or default_physical(logical)

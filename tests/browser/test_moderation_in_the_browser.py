@@ -6,10 +6,11 @@ of the queue and of the report are saved under ``test-artifacts/``."""
 
 from __future__ import annotations
 
+import importlib
 import re
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 
 from accounts.models import User
 from tests.stack import wait_for_replica
@@ -17,10 +18,23 @@ from tests.stack import wait_for_replica
 pytestmark = [
     pytest.mark.stack,
     pytest.mark.browser,
-    # serialized_rollback: the "Moderators" group comes from a data migration, and the flush
-    # after an earlier transactional test empties auth_group; this brings it back as migrated.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True, databases="__all__"),
+    pytest.mark.django_db(transaction=True, databases="__all__"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def moderators_group():
+    """The "Moderators" group as its data migration makes it: the flush after an earlier
+    transactional test empties auth_group (and keeps the permissions, which post_migrate makes
+    again). Made here rather than by serialized_rollback, whose reload of every table collides
+    with the content types the flush's post_migrate made afresh under other ids."""
+    migration = importlib.import_module("notes.migrations.0004_backfill_counts_and_moderators")
+    group, _ = Group.objects.get_or_create(name=migration.MODERATORS)
+    group.permissions.set(
+        Permission.objects.get(content_type__app_label=app, content_type__model=model, codename=codename)
+        for app, model, codenames in migration.MODERATOR_PERMISSIONS
+        for codename in codenames
+    )
 
 PASSWORD = "a long moderation password 42"
 NOTE_URL = re.compile(r"/notes/(\d+)/$")

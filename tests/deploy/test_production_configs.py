@@ -44,7 +44,7 @@ def test_haproxy_sample_is_valid_with_a_certificate(tmp_path):
 def test_haproxy_sample_keeps_the_templates_checks_and_retries():
     template = (ROOT / "deploy" / "haproxy.cfg").read_text()
     sample = (PRODUCTION / "haproxy.cfg").read_text()
-    for line in ("option redispatch", "retry-on conn-failure empty-response response-timeout 502 503",
+    for line in ("option redispatch 1", "retry-on conn-failure empty-response response-timeout 502 503",
                  "http-check expect status 200", "http-request set-timeout server 20s if METH_GET",
                  "default-server inter 1s fall 3 rise 2\n", "option forwardfor",
                  "http-request use-service prometheus-exporter if { path /metrics }",
