@@ -193,6 +193,20 @@ def seed(env: dict, notes: int, memcached_ports: list[str]) -> None:
     flush_memcached(memcached_ports)
 
 
+def stack_seeded() -> dict:
+    """For a step run on its own (the mixed load, a profile): the bench stack up, its app servers
+    restarted on the current code, and seeded when it holds fewer than NOTES notes. Returns the
+    app environment."""
+    step("bench stack (deploy/stack.sh --profile bench)")
+    run([*STACK, "down", "web"])  # app servers run the code as it is now
+    run([*STACK, "up"])
+    env = app_env()
+    if stored_notes() < NOTES:
+        step(f"seed: {USERS} people, {NOTES} notes")
+        seed(env, NOTES, profile()["memcached"].split())
+    return env
+
+
 def main() -> dict:
     ports = profile()
     memcached_ports = ports["memcached"].split()

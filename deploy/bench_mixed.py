@@ -34,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchlib import ROOT, STACK, VAR, Broken, app_env, manage, memcached, mysql_root, run, step
+from benchlib import ROOT, VAR, Broken, manage, memcached, mysql_root, run, step
 
 SECONDS = int(os.environ.get("MIXED_SECONDS", "60"))
 BROWSERS = int(os.environ.get("MIXED_USERS", "16"))
@@ -340,13 +340,7 @@ def merge(result: dict) -> Path:
 def main() -> dict:
     import bench
 
-    step("bench stack (deploy/stack.sh --profile bench)")
-    run([*STACK, "down", "web"])  # app servers run the code as it is now
-    run([*STACK, "up"])
-    env = app_env()
-    if bench.stored_notes() < bench.NOTES:
-        step(f"seed: {bench.USERS} people, {bench.NOTES} notes")
-        bench.seed(env, bench.NOTES, bench_ports()["memcached"])
+    env = bench.stack_seeded()
     return measure(env, fault=os.environ.get("MIXED_FAULT", ""))
 
 

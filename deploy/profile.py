@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 
 import bench
-from benchlib import ROOT, STACK, VAR, Broken, app_env, log_in, manage, profile, request, run, step
+from benchlib import ROOT, VAR, Broken, log_in, manage, profile, request, run, step
 
 PAGE = os.environ.get("PAGE", "/") or "/"
 SECONDS = int(os.environ.get("PROFILE_SECONDS", "20"))
@@ -60,13 +60,7 @@ def main() -> Path:
     if not PAGE.startswith("/"):
         raise Broken(f"PAGE must be a path on the site, such as / or /public/, not {PAGE!r}")
     ports = profile()
-    step("bench stack (deploy/stack.sh --profile bench)")
-    run([*STACK, "down", "web"])  # app servers run the code as it is now
-    run([*STACK, "up"])
-    env = app_env()
-    if bench.stored_notes() < bench.NOTES:
-        step(f"seed: {bench.USERS} people, {bench.NOTES} notes")
-        bench.seed(env, bench.NOTES, ports["memcached"].split())
+    env = bench.stack_seeded()
     picked = json.loads(manage(env, "shell", "-c", bench.PICK, capture=True).strip().splitlines()[-1])
     step(f"log in as {picked['username']} through HAProxy; warm {PAGE}")
     cookie = log_in(ports["haproxy"], picked["username"])
