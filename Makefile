@@ -96,8 +96,9 @@ profile: $(VENV)/.installed ## flame graph (py-spy) of an app server worker whil
 	@bash deploy/install-packages.sh wrk
 	PAGE='$(PAGE)' PROFILE_SECONDS=$(PROFILE_SECONDS) $(PY) deploy/profile.py
 
-lint: $(VENV)/.installed ## ruff
+lint: $(VENV)/.installed ## ruff: the lint rules and the formatting
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 check-deploy: $(VENV)/.installed ## Django's deployment checks with production settings
 	@POWNCE_DEBUG=0 POWNCE_SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \

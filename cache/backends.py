@@ -154,8 +154,9 @@ class ClusterCache(BaseCache):
 
     def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None) -> list:
         by_key = {self.make_and_validate_key(key, version=version): key for key in data}
-        stored = self.cluster.set_many({key: data[original] for key, original in by_key.items()},
-                                       self.get_backend_timeout(timeout))
+        stored = self.cluster.set_many(
+            {key: data[original] for key, original in by_key.items()}, self.get_backend_timeout(timeout)
+        )
         return [original for key, original in by_key.items() if key not in stored]
 
     def delete_many(self, keys, version=None) -> None:

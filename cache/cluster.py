@@ -112,8 +112,12 @@ class MemcachedCluster:
         can make a server's socket fail without a memcached to stop."""
         self.retry_after = retry_after
         self.marker_ttl = marker_ttl
-        self._client_options = dict(connect_timeout=connect_timeout, timeout=timeout,
-                                    min_compress_len=min_compress_len, socket_module=socket_module)
+        self._client_options = dict(
+            connect_timeout=connect_timeout,
+            timeout=timeout,
+            min_compress_len=min_compress_len,
+            socket_module=socket_module,
+        )
         self.nodes: list[Node] = []
         self._placement: dict[str, Node] = {}
         for address in servers:

@@ -38,9 +38,7 @@ def states(path: str) -> dict[str, dict[str, str]]:
     """``{"app1": {"status": "UP", "scur": "0", …}, …}`` for the servers of the app backend."""
     rows = csv.DictReader(io.StringIO(command(path, "show stat").removeprefix("# ")))
     return {
-        row["svname"]: row
-        for row in rows
-        if row["pxname"] == BACKEND and row["svname"] not in ("FRONTEND", "BACKEND")
+        row["svname"]: row for row in rows if row["pxname"] == BACKEND and row["svname"] not in ("FRONTEND", "BACKEND")
     }
 
 

@@ -65,18 +65,24 @@ def figures(prev: dict, cur: dict) -> dict[str, dict[str, dict[str, Any]]]:
         cpu_prev, cpu_cur = _at(prev, "host", "cpu"), cur["host"]["cpu"]
         ticks = [b - a for a, b in zip(cpu_prev, cpu_cur, strict=True)] if cpu_prev else []
         total = sum(ticks)
-        out["host"] = {"this machine": {
-            "load1": cur["host"]["load"][0],
-            "load5": cur["host"]["load"][1],
-            "cpu_busy": _ratio(total - ticks[3] - ticks[4], total) if ticks else None,
-            "iowait": _ratio(ticks[4], total) if ticks else None,
-            "disk_read_bps": rate("host", "disk", "read_bytes"),
-            "disk_write_bps": rate("host", "disk", "write_bytes"),
-            "disk_busy": _ratio(rate("host", "disk", "io_ms"), 1000.0),
-        }}
+        out["host"] = {
+            "this machine": {
+                "load1": cur["host"]["load"][0],
+                "load5": cur["host"]["load"][1],
+                "cpu_busy": _ratio(total - ticks[3] - ticks[4], total) if ticks else None,
+                "iowait": _ratio(ticks[4], total) if ticks else None,
+                "disk_read_bps": rate("host", "disk", "read_bytes"),
+                "disk_write_bps": rate("host", "disk", "write_bytes"),
+                "disk_busy": _ratio(rate("host", "disk", "io_ms"), 1000.0),
+            }
+        }
     out["db"] = {
-        alias: {"qps": rate("db", alias, "questions"), "threads": db.get("threads"), "lag": db.get("lag"),
-                "state": db.get("reason", "primary") if "error" not in db else db["error"]}
+        alias: {
+            "qps": rate("db", alias, "questions"),
+            "threads": db.get("threads"),
+            "lag": db.get("lag"),
+            "state": db.get("reason", "primary") if "error" not in db else db["error"],
+        }
         for alias, db in _rows(cur["db"])
     }
     out["memcached"] = {}
@@ -93,16 +99,23 @@ def figures(prev: dict, cur: dict) -> dict[str, dict[str, dict[str, Any]]]:
             "state": mc.get("error", "up"),
         }
     if "error" not in cur["redis"]:
-        out["redis"] = {"redis": {
-            "ops": rate("redis", "commands"),
-            "mb_used": _ratio(cur["redis"]["memory"], 1024 * 1024, 1.0),
-            "clients": cur["redis"]["clients"],
-        }}
+        out["redis"] = {
+            "redis": {
+                "ops": rate("redis", "commands"),
+                "mb_used": _ratio(cur["redis"]["memory"], 1024 * 1024, 1.0),
+                "clients": cur["redis"]["clients"],
+            }
+        }
     if "error" not in cur["tasks"]:
         out["tasks"] = {"queue": dict(cur["tasks"])}
     out["haproxy"] = {
-        server: {"status": hp.get("status", hp.get("error")), "check": hp.get("check_status"),
-                 "req_s": rate("haproxy", server, "stot"), "sessions": hp.get("scur"), "resp_ms": hp.get("rtime")}
+        server: {
+            "status": hp.get("status", hp.get("error")),
+            "check": hp.get("check_status"),
+            "req_s": rate("haproxy", server, "stot"),
+            "sessions": hp.get("scur"),
+            "resp_ms": hp.get("rtime"),
+        }
         for server, hp in _rows(cur["haproxy"])
     }
     return out
@@ -116,23 +129,56 @@ def _rows(source: dict) -> list[tuple[str, dict]]:
 
 # What each section shows: (column, heading, format); charted columns have a sparkline.
 COLUMNS = {
-    "host": [("load1", "load 1m", "{:.2f}"), ("load5", "load 5m", "{:.2f}"), ("cpu_busy", "CPU busy", "{:.0f} %"),
-             ("iowait", "I/O wait", "{:.1f} %"), ("disk_read_bps", "disk read", "bytes"),
-             ("disk_write_bps", "disk write", "bytes"), ("disk_busy", "disk busy", "{:.0f} %")],
-    "db": [("qps", "queries/s", "{:.1f}"), ("lag", "replica lag (s)", "{:.0f}"), ("threads", "connections", "{}"),
-           ("state", "state", "{}")],
-    "memcached": [("qps", "commands/s", "{:.1f}"), ("hit_rate", "hit rate (interval)", "{:.1f} %"),
-                  ("hit_rate_total", "hit rate (since start)", "{:.1f} %"), ("evictions", "evictions", "{}"),
-                  ("mb_used", "MB used", "{:.2f}"), ("items", "items", "{}"), ("state", "state", "{}")],
+    "host": [
+        ("load1", "load 1m", "{:.2f}"),
+        ("load5", "load 5m", "{:.2f}"),
+        ("cpu_busy", "CPU busy", "{:.0f} %"),
+        ("iowait", "I/O wait", "{:.1f} %"),
+        ("disk_read_bps", "disk read", "bytes"),
+        ("disk_write_bps", "disk write", "bytes"),
+        ("disk_busy", "disk busy", "{:.0f} %"),
+    ],
+    "db": [
+        ("qps", "queries/s", "{:.1f}"),
+        ("lag", "replica lag (s)", "{:.0f}"),
+        ("threads", "connections", "{}"),
+        ("state", "state", "{}"),
+    ],
+    "memcached": [
+        ("qps", "commands/s", "{:.1f}"),
+        ("hit_rate", "hit rate (interval)", "{:.1f} %"),
+        ("hit_rate_total", "hit rate (since start)", "{:.1f} %"),
+        ("evictions", "evictions", "{}"),
+        ("mb_used", "MB used", "{:.2f}"),
+        ("items", "items", "{}"),
+        ("state", "state", "{}"),
+    ],
     "redis": [("ops", "commands/s", "{:.1f}"), ("mb_used", "MB used", "{:.2f}"), ("clients", "clients", "{}")],
     "tasks": [("queued", "queued", "{}"), ("running", "running", "{}"), ("failed", "failed", "{}")],
-    "haproxy": [("status", "status", "{}"), ("check", "check", "{}"), ("req_s", "requests/s", "{:.1f}"),
-                ("sessions", "sessions now", "{}"), ("resp_ms", "response ms (avg)", "{}")],
+    "haproxy": [
+        ("status", "status", "{}"),
+        ("check", "check", "{}"),
+        ("req_s", "requests/s", "{:.1f}"),
+        ("sessions", "sessions now", "{}"),
+        ("resp_ms", "response ms (avg)", "{}"),
+    ],
 }
-CHARTED = {"host": ("load1", "cpu_busy", "disk_write_bps"), "db": ("qps", "lag"), "memcached": ("qps", "hit_rate"),
-           "redis": ("ops",), "tasks": ("queued",), "haproxy": ("req_s",)}
-TITLES = {"host": "Server load, CPU and I/O", "db": "Databases", "memcached": "memcached",
-          "redis": "Redis", "tasks": "Task queue", "haproxy": "HAProxy's view of the app servers"}
+CHARTED = {
+    "host": ("load1", "cpu_busy", "disk_write_bps"),
+    "db": ("qps", "lag"),
+    "memcached": ("qps", "hit_rate"),
+    "redis": ("ops",),
+    "tasks": ("queued",),
+    "haproxy": ("req_s",),
+}
+TITLES = {
+    "host": "Server load, CPU and I/O",
+    "db": "Databases",
+    "memcached": "memcached",
+    "redis": "Redis",
+    "tasks": "Task queue",
+    "haproxy": "HAProxy's view of the app servers",
+}
 
 
 def _text(value: Any, fmt: str) -> str:
@@ -146,8 +192,9 @@ def _text(value: Any, fmt: str) -> str:
     return fmt.format(value) if not isinstance(value, str) else value
 
 
-def sparkline(points: list[tuple[float, float | None]], start: float, end: float, label: str,
-              width: int = 160, height: int = 30) -> SafeString:
+def sparkline(
+    points: list[tuple[float, float | None]], start: float, end: float, label: str, width: int = 160, height: int = 30
+) -> SafeString:
     """An inline SVG line of ``points`` (time, value) over [start, end]; gaps where value is None."""
     values = [v for _, v in points if v is not None]
     if not values:
@@ -168,7 +215,11 @@ def sparkline(points: list[tuple[float, float | None]], start: float, end: float
     return format_html(
         '<svg class="spark" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="{label}">'
         '<title>{label}: max {high}</title><g fill="none" stroke="#417690" stroke-width="1.5">{lines}</g></svg>',
-        w=width, h=height, label=label, high=f"{high:.4g}", lines=polylines,
+        w=width,
+        h=height,
+        label=label,
+        high=f"{high:.4g}",
+        lines=polylines,
     )
 
 
@@ -190,10 +241,20 @@ def sections(now: dict, prev: dict, samples: list[dict]) -> list[Section]:
         headings = {column: heading for column, heading, _ in columns}
         section = Section(key, TITLES[key], [*headings.values(), *(f"{headings[c]}, last hour" for c in charted)])
         for row, values in current.get(key, {}).items():
-            cells = [{"figure": f"{key}.{row}.{column}", "value": "" if values.get(column) is None else values[column],
-                      "text": _text(values.get(column), fmt)} for column, _, fmt in columns]
-            charts = [sparkline([(t, f.get(key, {}).get(row, {}).get(column)) for t, f in timeline],
-                                start, end, f"{row} {column}") for column in charted]
+            cells = [
+                {
+                    "figure": f"{key}.{row}.{column}",
+                    "value": "" if values.get(column) is None else values[column],
+                    "text": _text(values.get(column), fmt),
+                }
+                for column, _, fmt in columns
+            ]
+            charts = [
+                sparkline(
+                    [(t, f.get(key, {}).get(row, {}).get(column)) for t, f in timeline], start, end, f"{row} {column}"
+                )
+                for column in charted
+            ]
             section.rows.append({"name": row, "cells": cells, "charts": charts})
         result.append(section)
     return result
@@ -206,14 +267,25 @@ LATENCY_ROWS = 30
 
 def latency_section(by_view: dict[str, dict[str, float | None]]) -> Section:
     """Requests, p50 and p99 (milliseconds) per view, the busiest first."""
-    section = Section("latency", f"Request latency per view ({settings.SERVER_NAME}, since it started)",
-                      [heading for _, heading, _ in LATENCY_COLUMNS])
+    section = Section(
+        "latency",
+        f"Request latency per view ({settings.SERVER_NAME}, since it started)",
+        [heading for _, heading, _ in LATENCY_COLUMNS],
+    )
     busiest = sorted(by_view.items(), key=lambda item: (-(item[1]["count"] or 0), item[0]))[:LATENCY_ROWS]
     for view, figures_ in busiest:
-        values = {"count": figures_["count"],
-                  **{q: None if figures_[q] is None else figures_[q] * 1000 for q in ("p50", "p99")}}
-        cells = [{"figure": f"latency.{view}.{column}", "value": "" if values[column] is None else values[column],
-                  "text": _text(values[column], fmt)} for column, _, fmt in LATENCY_COLUMNS]
+        values = {
+            "count": figures_["count"],
+            **{q: None if figures_[q] is None else figures_[q] * 1000 for q in ("p50", "p99")},
+        }
+        cells = [
+            {
+                "figure": f"latency.{view}.{column}",
+                "value": "" if values[column] is None else values[column],
+                "text": _text(values[column], fmt),
+            }
+            for column, _, fmt in LATENCY_COLUMNS
+        ]
         section.rows.append({"name": view, "cells": cells, "charts": []})
     return section
 

@@ -386,6 +386,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+
 # --- The client API (pownce/api/) ----------------------------------------------------------
 # OAuth 2 by django-oauth-toolkit: authorization code, with PKCE required of public clients (no
 # secret) and optional for confidential ones, as Mastodon's clients expect. Apps are made by

@@ -95,9 +95,7 @@ def replica_state(alias: str, *, refresh: bool = False) -> ReplicaState:
 
 def read_database(alias: str) -> dict[str, Any]:
     with connections[alias].cursor() as cursor:
-        cursor.execute(
-            "SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Threads_connected', 'Uptime')"
-        )
+        cursor.execute("SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Threads_connected', 'Uptime')")
         values = {name: int(value) for name, value in cursor.fetchall()}
     figures: dict[str, Any] = {
         "questions": values.get("Questions", 0),
@@ -117,8 +115,21 @@ def read_databases() -> dict[str, Any]:
 
 
 # --- memcached, Redis -------------------------------------------------------------------------
-MEMCACHED_COMMANDS = ("cmd_get", "cmd_set", "cmd_touch", "cmd_flush", "delete_hits", "delete_misses",
-                      "incr_hits", "incr_misses", "decr_hits", "decr_misses", "cas_hits", "cas_misses", "cas_badval")
+MEMCACHED_COMMANDS = (
+    "cmd_get",
+    "cmd_set",
+    "cmd_touch",
+    "cmd_flush",
+    "delete_hits",
+    "delete_misses",
+    "incr_hits",
+    "incr_misses",
+    "decr_hits",
+    "decr_misses",
+    "cas_hits",
+    "cas_misses",
+    "cas_badval",
+)
 
 
 def read_memcached_node(address: str) -> dict[str, Any]:
@@ -143,8 +154,10 @@ def read_memcached_node(address: str) -> dict[str, Any]:
 
 
 def read_memcached() -> dict[str, Any]:
-    return {address: _guarded(lambda address=address: read_memcached_node(address), f"memcached {address}")
-            for address in settings.MEMCACHED_SERVERS}
+    return {
+        address: _guarded(lambda address=address: read_memcached_node(address), f"memcached {address}")
+        for address in settings.MEMCACHED_SERVERS
+    }
 
 
 def read_redis() -> dict[str, Any]:

@@ -34,8 +34,12 @@ from typing import Any
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-MEMCACHED_COUNTERS = {"get_hits": "GET hits", "get_misses": "GET misses", "evictions": "Items evicted",
-                      "commands": "Commands received"}
+MEMCACHED_COUNTERS = {
+    "get_hits": "GET hits",
+    "get_misses": "GET misses",
+    "evictions": "Items evicted",
+    "commands": "Commands received",
+}
 MEMCACHED_GAUGES = {"bytes": "Bytes stored", "limit_bytes": "Memory limit", "items": "Items stored"}
 
 
@@ -82,10 +86,14 @@ class SampleCollector:
     @staticmethod
     def _memcached(source: Any):
         up = GaugeMetricFamily("pownce_memcached_up", "memcached answered the sampler", labels=["node"])
-        counters = {name: CounterMetricFamily(f"pownce_memcached_{name}", doc, labels=["node"])
-                    for name, doc in MEMCACHED_COUNTERS.items()}
-        gauges = {name: GaugeMetricFamily(f"pownce_memcached_{name}", doc, labels=["node"])
-                  for name, doc in MEMCACHED_GAUGES.items()}
+        counters = {
+            name: CounterMetricFamily(f"pownce_memcached_{name}", doc, labels=["node"])
+            for name, doc in MEMCACHED_COUNTERS.items()
+        }
+        gauges = {
+            name: GaugeMetricFamily(f"pownce_memcached_{name}", doc, labels=["node"])
+            for name, doc in MEMCACHED_GAUGES.items()
+        }
         for node, figures in _rows(source):
             up.add_metric([node], 0 if "error" in figures else 1)
             if "error" in figures:
@@ -101,8 +109,9 @@ class SampleCollector:
         up = GaugeMetricFamily("pownce_db_up", "The database answered the sampler", labels=["alias"])
         questions = CounterMetricFamily("pownce_db_questions", "Statements the server received", labels=["alias"])
         threads = GaugeMetricFamily("pownce_db_threads_connected", "Open connections", labels=["alias"])
-        lag = GaugeMetricFamily("pownce_db_replica_lag_seconds",
-                                "Seconds_Behind_Master (NaN: not replicating)", labels=["alias"])
+        lag = GaugeMetricFamily(
+            "pownce_db_replica_lag_seconds", "Seconds_Behind_Master (NaN: not replicating)", labels=["alias"]
+        )
         for alias, figures in _rows(source):
             up.add_metric([alias], 0 if "error" in figures else 1)
             if "error" in figures:

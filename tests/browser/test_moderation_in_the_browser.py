@@ -36,6 +36,7 @@ def moderators_group():
         for codename in codenames
     )
 
+
 PASSWORD = "a long moderation password 42"
 NOTE_URL = re.compile(r"/notes/(\d+)/$")
 REPORT_URL = re.compile(r"/admin/notes/report/\d+/change/$")

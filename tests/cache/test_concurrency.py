@@ -29,9 +29,10 @@ LIST = "people-named-odd"
 
 def odd_people(using, limit):
     return list(
-        User.objects.using(using).filter(display_name__startswith="odd").order_by("-pk").values_list("pk", flat=True)[
-            :limit
-        ]
+        User.objects.using(using)
+        .filter(display_name__startswith="odd")
+        .order_by("-pk")
+        .values_list("pk", flat=True)[:limit]
     )
 
 

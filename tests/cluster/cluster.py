@@ -95,8 +95,11 @@ def no_latency() -> str | None:
     probe = f"{SETTINGS['NETNS_PREFIX']}probe"
     subprocess.run(["ip", "netns", "add", probe], capture_output=True)
     try:
-        added = subprocess.run(["ip", "netns", "exec", probe, "tc", "qdisc", "add", "dev", "lo", "root", "netem",
-                                "delay", "1ms"], capture_output=True, text=True)
+        added = subprocess.run(
+            ["ip", "netns", "exec", probe, "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"],
+            capture_output=True,
+            text=True,
+        )
     finally:
         subprocess.run(["ip", "netns", "delete", probe], capture_output=True)
     if added.returncode != 0 and shutil.which("ethtool") is None:
@@ -117,8 +120,12 @@ def is_up() -> bool:
 def app_env() -> dict[str, str]:
     """The environment the cluster's app servers run with (app1's profile)."""
     profile = SHARED / "profiles" / f"cluster-{with_role('app')[0]}.env"
-    out = subprocess.run(["bash", str(ROOT / "deploy" / "stack.sh"), "--profile", str(profile), "env"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["bash", str(ROOT / "deploy" / "stack.sh"), "--profile", str(profile), "env"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
@@ -147,19 +154,37 @@ def people(count: int) -> list[dict]:
     """``count`` people in the cluster's own database, each signed in (a session cookie); the
     first is a fan of every other. Names are new on every run (the cluster's data persists)."""
     prefix = "c" + RUN + uuid.uuid4().hex[:4]
-    env = {**os.environ, **app_env(), "DJANGO_SETTINGS_MODULE": "pownce.settings",
-           "PEOPLE_PREFIX": prefix, "PEOPLE_COUNT": str(count), "POWNCE_TASKS_BACKEND": ""}
+    env = {
+        **os.environ,
+        **app_env(),
+        "DJANGO_SETTINGS_MODULE": "pownce.settings",
+        "PEOPLE_PREFIX": prefix,
+        "PEOPLE_COUNT": str(count),
+        "POWNCE_TASKS_BACKEND": "",
+    }
     env.pop("POWNCE_TEST_PROFILE", None)
-    result = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", PEOPLE], env=env, cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "-c", PEOPLE],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def sql(host: str, query: str, port_key: str = "PRIMARY_PORT") -> list[tuple]:
     """A query as the app's account, over the network, to ``host`` (a database host)."""
-    conn = MySQLdb.connect(host=address(host), port=int(SETTINGS[port_key]), user=SETTINGS["DB_USER"],
-                           password=SETTINGS["DB_PASSWORD"], database=SETTINGS["DB_NAME"], connect_timeout=5)
+    conn = MySQLdb.connect(
+        host=address(host),
+        port=int(SETTINGS[port_key]),
+        user=SETTINGS["DB_USER"],
+        password=SETTINGS["DB_PASSWORD"],
+        database=SETTINGS["DB_NAME"],
+        connect_timeout=5,
+    )
     try:
         with conn.cursor() as cursor:
             cursor.execute(query)
@@ -191,8 +216,11 @@ def haproxy_states() -> dict[str, dict[str, str]]:
     with urllib.request.urlopen(f"{STATS}/;csv", timeout=5) as response:
         text = response.read().decode()
     rows = csv.DictReader(io.StringIO(text.removeprefix("# ")))
-    return {row["svname"]: row for row in rows
-            if row["pxname"] == "app_servers" and row["svname"] not in ("FRONTEND", "BACKEND")}
+    return {
+        row["svname"]: row
+        for row in rows
+        if row["pxname"] == "app_servers" and row["svname"] not in ("FRONTEND", "BACKEND")
+    }
 
 
 def all_up(names: list[str] | None = None) -> bool:

@@ -42,8 +42,14 @@ def test_friends_share_notes_in_the_browser_through_lb1(person):
     run = lib.RUN
     names = {page: f"{who}{run}" for page, who in ((ann, "ann"), (bob, "bob"), (cat, "cat"))}
     for page, colour in ((ann, (236, 104, 76)), (bob, (70, 160, 220)), (cat, (120, 190, 110))):
-        sign_up(page, names[page], name=names[page].title(), bio="On many machines.", location="10.77.0.0/24",
-                photo=photo_png(colour, (40, 40, 40)))
+        sign_up(
+            page,
+            names[page],
+            name=names[page].title(),
+            bio="On many machines.",
+            location="10.77.0.0/24",
+            photo=photo_png(colour, (40, 40, 40)),
+        )
 
     ann.goto(f"/{names[bob]}/")
     ann.get_by_role("button", name="+ Add as friend").click()

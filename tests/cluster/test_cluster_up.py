@@ -20,16 +20,26 @@ pytestmark = [pytest.mark.cluster]
 
 def listening(host: str) -> set[str]:
     """The TCP addresses a host's namespace listens on (``ss -ltn``)."""
-    out = subprocess.run(["ip", "netns", "exec", f"{lib.SETTINGS['NETNS_PREFIX']}{host}", "ss", "-Hltn"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["ip", "netns", "exec", f"{lib.SETTINGS['NETNS_PREFIX']}{host}", "ss", "-Hltn"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return {line.split()[3] for line in out.splitlines()}
 
 
 def test_each_host_listens_on_its_own_address(running_cluster):
     """A component listens on its host's address, never on a wildcard; only gunicorn stays on
     its host's loopback (its own nginx is its only client)."""
-    ports = {"primary": "PRIMARY_PORT", "replica": "REPLICA_PORT", "memcached": "MEMCACHED_PORT",
-             "redis": "REDIS_PORT", "app": "APP_PORT", "haproxy": "HAPROXY_PORT"}
+    ports = {
+        "primary": "PRIMARY_PORT",
+        "replica": "REPLICA_PORT",
+        "memcached": "MEMCACHED_PORT",
+        "redis": "REDIS_PORT",
+        "app": "APP_PORT",
+        "haproxy": "HAPROXY_PORT",
+    }
     for host, (address, roles) in lib.HOSTS.items():
         sockets = listening(host)
         for role in roles:
@@ -65,14 +75,23 @@ def test_read_write_loop_through_lb1_reaches_every_app_server_and_replica(runnin
     selects_before = {host: lib.selects(host) for host in replicas}
     served_before = {name: int(row["stot"]) for name, row in lib.haproxy_states().items()}
     with Readers(readers_b, paths) as readers, Writer(writer_b, f"loop{lib.RUN}") as writer:
-        wait_until(lambda: readers.count() >= 200 and len(writer.acknowledged) >= 5, timeout=90,
-                   message="200 reads and 5 posts through lb1")
+        wait_until(
+            lambda: readers.count() >= 200 and len(writer.acknowledged) >= 5,
+            timeout=90,
+            message="200 reads and 5 posts through lb1",
+        )
     served = {name: int(row["stot"]) - served_before.get(name, 0) for name, row in lib.haproxy_states().items()}
     selects = {host: lib.selects(host) - selects_before[host] for host in replicas}
-    lib.report("loop through lb1", reads=len(readers.outcomes), failed_reads=len(readers.failures()),
-               slowest_read_s=round(readers.slowest(), 2), post_attempts=len(writer.attempts),
-               posts_acknowledged=len(writer.acknowledged), requests_per_app_server=served,
-               selects_per_replica=selects)
+    lib.report(
+        "loop through lb1",
+        reads=len(readers.outcomes),
+        failed_reads=len(readers.failures()),
+        slowest_read_s=round(readers.slowest(), 2),
+        post_attempts=len(writer.attempts),
+        posts_acknowledged=len(writer.acknowledged),
+        requests_per_app_server=served,
+        selects_per_replica=selects,
+    )
     assert readers.failures() == []
     assert [o.status for o in writer.attempts if o.status != 302] == []
     assert sorted(name for name, count in served.items() if count > 0) == sorted(lib.with_role("app"))

@@ -29,15 +29,26 @@ def inventory(tmp_path, apps: int, replicas: int, caches: int):
 
 def generate(tmp_path, **counts) -> tuple[str, dict[str, str]]:
     env = {"CLUSTER_INVENTORY": str(inventory(tmp_path, **counts)), "CLUSTER_VAR": str(tmp_path / "var")}
-    subprocess.run(["bash", str(lib.SCRIPT), "profiles"], env={**os.environ, **env},
-                   check=True, capture_output=True)
+    subprocess.run(["bash", str(lib.SCRIPT), "profiles"], env={**os.environ, **env}, check=True, capture_output=True)
     profiles = tmp_path / "var" / "profiles"
-    config = subprocess.run(["bash", str(lib.ROOT / "deploy" / "stack.sh"), "--profile",
-                             str(profiles / "cluster-tlb1.env"), "haproxy-config"],
-                            check=True, capture_output=True, text=True).stdout
-    app_env = subprocess.run(["bash", str(lib.ROOT / "deploy" / "stack.sh"), "--profile",
-                              str(profiles / "cluster-tapp1.env"), "env"], check=True, capture_output=True,
-                             text=True).stdout
+    config = subprocess.run(
+        [
+            "bash",
+            str(lib.ROOT / "deploy" / "stack.sh"),
+            "--profile",
+            str(profiles / "cluster-tlb1.env"),
+            "haproxy-config",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    app_env = subprocess.run(
+        ["bash", str(lib.ROOT / "deploy" / "stack.sh"), "--profile", str(profiles / "cluster-tapp1.env"), "env"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return config, dict(line.split("=", 1) for line in app_env.splitlines() if "=" in line)
 
 
@@ -53,7 +64,8 @@ def test_app_servers_get_every_replica_and_the_memcached_node_list(tmp_path, rep
     _, env = generate(tmp_path, apps=2, replicas=replicas, caches=caches)
     urls = env["POWNCE_DB_REPLICAS"].split(",")
     assert [url.split("@")[1].split("/")[0] for url in urls] == [
-        f"10.77.0.{31 + n}:{lib.SETTINGS['REPLICA_PORT']}" for n in range(1, replicas + 1)]
+        f"10.77.0.{31 + n}:{lib.SETTINGS['REPLICA_PORT']}" for n in range(1, replicas + 1)
+    ]
     assert env["POWNCE_DB_PRIMARY"].split("@")[1].startswith(f"10.77.0.31:{lib.SETTINGS['PRIMARY_PORT']}/")
     node_file = env["POWNCE_MEMCACHED"].removeprefix("@")
     nodes = open(node_file).read().split()

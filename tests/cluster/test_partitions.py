@@ -70,12 +70,18 @@ def everything_back() -> None:
 
 
 def figures(readers: Readers, writer: Writer | None = None) -> dict:
-    out = {"reads": len(readers.outcomes), "failed_reads": len(readers.failures()),
-           "slowest_read_s": round(readers.slowest(), 2)}
+    out = {
+        "reads": len(readers.outcomes),
+        "failed_reads": len(readers.failures()),
+        "slowest_read_s": round(readers.slowest(), 2),
+    }
     if writer is not None:
-        out.update(post_attempts=len(writer.attempts), posts_acknowledged=len(writer.acknowledged),
-                   failed_post_attempts=sum(1 for o in writer.attempts if o.status != 302),
-                   slowest_post_s=round(max((o.seconds for o in writer.attempts), default=0), 2))
+        out.update(
+            post_attempts=len(writer.attempts),
+            posts_acknowledged=len(writer.acknowledged),
+            failed_post_attempts=sum(1 for o in writer.attempts if o.status != 302),
+            slowest_post_s=round(max((o.seconds for o in writer.attempts), default=0), 2),
+        )
     return out
 
 
@@ -88,20 +94,24 @@ def test_app_host_partitioned(world):
     and no post fails (a request that cannot connect goes to another app server), and app1 is
     back in rotation once healed."""
     victim = lib.with_role("app")[0]
-    with Readers(browsers(world[:4]), paths(world)) as readers, \
-            Writer(browsers(world[4:8]), f"pa{lib.RUN}") as writer:
+    with Readers(browsers(world[:4]), paths(world)) as readers, Writer(browsers(world[4:8]), f"pa{lib.RUN}") as writer:
         wait_until(lambda: readers.count() >= 50 and writer.acknowledged, timeout=60, message="warm")
         with partitioned(victim) as since:
-            wait_until(lambda: lib.haproxy_states()[victim]["status"].startswith("DOWN"), timeout=60,
-                       interval=0.2, message=f"HAProxy marks {victim} DOWN")
+            wait_until(
+                lambda: lib.haproxy_states()[victim]["status"].startswith("DOWN"),
+                timeout=60,
+                interval=0.2,
+                message=f"HAProxy marks {victim} DOWN",
+            )
             marked_down_s = time.monotonic() - since
             # Readers whose GET was in flight on it wait for the retry (20 s): few reads meanwhile.
             hold(3, readers, at_least=3)
         everything_back()
         count = readers.count()
         wait_until(lambda: readers.count() >= count + 30, timeout=30, message="reads after healing")
-    lib.report(f"app host ({victim}) partitioned", **figures(readers, writer),
-               marked_down_after_s=round(marked_down_s, 1))
+    lib.report(
+        f"app host ({victim}) partitioned", **figures(readers, writer), marked_down_after_s=round(marked_down_s, 1)
+    )
     assert readers.failures() == []
     assert [o.status for o in writer.attempts if o.status != 302] == []
     lib.assert_every_acknowledged_post_once(writer)
@@ -113,8 +123,7 @@ def test_replica_host_partitioned(world):
     timeout after the partition waits on it."""
     victim = lib.with_role("replica")[0]
     others = [host for host in lib.with_role("replica") if host != victim]
-    with Readers(browsers(world[:4]), paths(world)) as readers, \
-            Writer(browsers(world[4:8]), f"pr{lib.RUN}") as writer:
+    with Readers(browsers(world[:4]), paths(world)) as readers, Writer(browsers(world[4:8]), f"pr{lib.RUN}") as writer:
         wait_until(lambda: readers.count() >= 50, timeout=60, message="warm")
         with partitioned(victim) as since:
             before = {host: lib.selects(host) for host in others}
@@ -124,8 +133,12 @@ def test_replica_host_partitioned(world):
         last_slow_s = max((o.started - since for o in slow), default=0.0)
         # Healed: its replication resumes and the app servers put it back in rotation.
         wait_until(lambda: lib.sql(victim, "SELECT 1", "REPLICA_PORT") == [(1,)], timeout=30, message="db2 back")
-    lib.report(f"replica host ({victim}) partitioned 12 s", **figures(readers, writer),
-               slow_reads_during=len(slow), last_slow_read_started_after_s=round(last_slow_s, 1))
+    lib.report(
+        f"replica host ({victim}) partitioned 12 s",
+        **figures(readers, writer),
+        slow_reads_during=len(slow),
+        last_slow_read_started_after_s=round(last_slow_s, 1),
+    )
     assert readers.failures() == []
     assert [o.status for o in writer.attempts if o.status != 302] == []
     assert all(after[host] > before[host] for host in others), "the other replicas carried the reads"
@@ -176,21 +189,27 @@ def test_memcached_host_partitioned_serves_no_stale_value_after_healing(world):
     as one that missed invalidations (flushed before use) and no page shows an old list."""
     victim = lib.with_role("memcached")[-1]
     authors = world[4:8]
-    with Readers(browsers(world[:4]), paths(world)) as readers, \
-            Writer(browsers(authors), f"pm{lib.RUN}") as writer:
+    with Readers(browsers(world[:4]), paths(world)) as readers, Writer(browsers(authors), f"pm{lib.RUN}") as writer:
         wait_until(lambda: readers.count() >= 50 and len(writer.acknowledged) >= 4, timeout=60, message="warm")
         with partitioned(victim):
             acknowledged = len(writer.acknowledged)
             hold(10, readers, at_least=30)
-            wait_until(lambda: len(writer.acknowledged) >= acknowledged + 3, timeout=30,
-                       message="posts while the memcached host is away")
+            wait_until(
+                lambda: len(writer.acknowledged) >= acknowledged + 3,
+                timeout=30,
+                message="posts while the memcached host is away",
+            )
         everything_back()
         count = readers.count()
         wait_until(lambda: readers.count() >= count + 30, timeout=30, message="reads after healing")
     expected = latest_by_path(writer, authors)
     stale, checked = stale_reads(browsers(world[8:12]), expected)
-    lib.report(f"memcached host ({victim}) partitioned 10 s", **figures(readers, writer),
-               stale_reads=stale, reads_checked_for_staleness=checked)
+    lib.report(
+        f"memcached host ({victim}) partitioned 10 s",
+        **figures(readers, writer),
+        stale_reads=stale,
+        reads_checked_for_staleness=checked,
+    )
     assert server_errors(*readers.outcomes, *writer.attempts) == []
     assert stale == 0
     lib.assert_every_acknowledged_post_once(writer)
@@ -199,8 +218,7 @@ def test_memcached_host_partitioned_serves_no_stale_value_after_healing(world):
 def login(username: str):
     browser = Browser(base=lib.LB)
     browser.request("/login/")
-    return browser.request("/login/", {"csrfmiddlewaretoken": browser.csrf, "username": username,
-                                       "password": PASSWORD})
+    return browser.request("/login/", {"csrfmiddlewaretoken": browser.csrf, "username": username, "password": PASSWORD})
 
 
 def test_redis_host_partitioned(world):
@@ -208,15 +226,15 @@ def test_redis_host_partitioned(world):
     every page answered and signed in (sessions live in the database), posting works (its limit
     fails open), log-in answers 503 with Retry-After (its limit fails closed)."""
     victim = lib.with_role("redis")[0]
-    with Readers(browsers(world[:4]), paths(world)) as readers, \
-            Writer(browsers(world[4:8]), f"pd{lib.RUN}") as writer:
+    with Readers(browsers(world[:4]), paths(world)) as readers, Writer(browsers(world[4:8]), f"pd{lib.RUN}") as writer:
         wait_until(lambda: readers.count() >= 50, timeout=60, message="warm")
         with partitioned(victim):
             hold(5, readers, at_least=10)
             during = login(world[9]["username"])
             hold(5, readers, at_least=10)
-        wait_until(lambda: login(world[9]["username"]).status == 302, timeout=30, interval=0.5,
-                   message="log-in working again")
+        wait_until(
+            lambda: login(world[9]["username"]).status == 302, timeout=30, interval=0.5, message="log-in working again"
+        )
     lib.report(f"Redis host ({victim}) partitioned 10 s", **figures(readers, writer), log_in_during=during.status)
     assert readers.failures() == []
     assert [o for o in readers.outcomes if not o.signed_in] == [], "every page shows its reader signed in"
@@ -231,8 +249,7 @@ def test_primary_host_partitioned(world):
     clearly (503 + Retry-After); once healed the writer's posts succeed again and every
     acknowledged post is on the primary exactly once."""
     victim = lib.with_role("primary")[0]
-    with Readers(browsers(world[:4]), paths(world)) as readers, \
-            Writer(browsers(world[4:8]), f"pp{lib.RUN}") as writer:
+    with Readers(browsers(world[:4]), paths(world)) as readers, Writer(browsers(world[4:8]), f"pp{lib.RUN}") as writer:
         wait_until(lambda: len(writer.acknowledged) >= 3, timeout=60, message="posts before the fault")
         with partitioned(victim):
             hold(10, readers, at_least=30)
@@ -240,8 +257,12 @@ def test_primary_host_partitioned(world):
             refused = refusals(writer)
         acknowledged = len(writer.acknowledged)
         wait_until(lambda: len(writer.acknowledged) >= acknowledged + 3, timeout=60, message="posts after healing")
-    lib.report(f"primary host ({victim}) partitioned 10 s", **figures(readers, writer),
-               refused_posts=len(refused), slowest_refusal_s=round(max(o.seconds for o in refused), 2))
+    lib.report(
+        f"primary host ({victim}) partitioned 10 s",
+        **figures(readers, writer),
+        refused_posts=len(refused),
+        slowest_refusal_s=round(max(o.seconds for o in refused), 2),
+    )
     assert readers.failures() == []
     assert {o.status for o in refused} == {503}
     assert {o.headers.get("retry-after") for o in refused} == {"5"}
@@ -258,8 +279,12 @@ def replica_root(host: str, *statements: str) -> None:
     """Root on a replica host, over its own socket (changing replication needs it)."""
     socket = lib.ROOT / "var" / f"cluster-{host}" / "run" / "replica.sock"
     for statement in statements:
-        subprocess.run(["mariadb", "--no-defaults", "--user=root", f"--socket={socket}", "-e", statement],
-                       check=True, capture_output=True, timeout=30)
+        subprocess.run(
+            ["mariadb", "--no-defaults", "--user=root", f"--socket={socket}", "-e", statement],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
 
 
 def test_slow_replica_host(world):
@@ -270,8 +295,7 @@ def test_slow_replica_host(world):
         pytest.skip(reason)
     victim = lib.with_role("replica")[0]
     others = [host for host in lib.with_role("replica") if host != victim]
-    with Readers(browsers(world[:4]), paths(world)) as readers, \
-            Writer(browsers(world[4:8]), f"ps{lib.RUN}") as writer:
+    with Readers(browsers(world[:4]), paths(world)) as readers, Writer(browsers(world[4:8]), f"ps{lib.RUN}") as writer:
         wait_until(lambda: readers.count() >= 50, timeout=60, message="warm")
         slowed_at = time.monotonic()
         with slowed(victim, "200ms"):
@@ -288,11 +312,14 @@ def test_slow_replica_host(world):
                 replica_root(victim, "STOP SLAVE", "CHANGE MASTER TO MASTER_DELAY=0", "START SLAVE")
         healed_at = time.monotonic()
     lagging_selects = after[victim] - before[victim]
-    lib.report(f"replica host ({victim}) +200 ms", **figures(readers, writer),
-               selects_on_lagging_slow_replica=lagging_selects,
-               selects_on_other_replicas=sum(after[h] - before[h] for h in others),
-               healed_after_s=round(healed_at - slowed_at, 1),
-               failed_reads_started_after_s=[round(o.started - slowed_at, 1) for o in readers.failures()])
+    lib.report(
+        f"replica host ({victim}) +200 ms",
+        **figures(readers, writer),
+        selects_on_lagging_slow_replica=lagging_selects,
+        selects_on_other_replicas=sum(after[h] - before[h] for h in others),
+        healed_after_s=round(healed_at - slowed_at, 1),
+        failed_reads_started_after_s=[round(o.started - slowed_at, 1) for o in readers.failures()],
+    )
     assert readers.failures() == []
     assert [o.status for o in writer.attempts if o.status != 302] == []
     # The status query itself is not a SELECT; nothing else reads from it.
@@ -303,8 +330,12 @@ def test_slow_replica_host(world):
 def lagging(host: str) -> bool:
     """Whether the replica on ``host`` is more than the router's threshold (1 s) behind."""
     socket = lib.ROOT / "var" / f"cluster-{host}" / "run" / "replica.sock"
-    out = subprocess.run(["mariadb", "--no-defaults", "--user=root", f"--socket={socket}", "-e",
-                          "SHOW SLAVE STATUS\\G"], capture_output=True, text=True, timeout=30).stdout
+    out = subprocess.run(
+        ["mariadb", "--no-defaults", "--user=root", f"--socket={socket}", "-e", "SHOW SLAVE STATUS\\G"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout
     for line in out.splitlines():
         if "Seconds_Behind_Master:" in line:
             value = line.split(":", 1)[1].strip()

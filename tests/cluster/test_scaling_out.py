@@ -25,8 +25,10 @@ def memcached_gets(host: str) -> int:
 
 
 def gunicorn_masters() -> dict[str, int]:
-    return {host: int((lib.ROOT / "var" / f"cluster-{host}" / "run" / f"{host}.pid").read_text())
-            for host in lib.with_role("app")}
+    return {
+        host: int((lib.ROOT / "var" / f"cluster-{host}" / "run" / f"{host}.pid").read_text())
+        for host in lib.with_role("app")
+    }
 
 
 def test_adding_app4_and_cache4_to_a_running_cluster_fails_no_request(running_cluster):
@@ -40,8 +42,11 @@ def test_adding_app4_and_cache4_to_a_running_cluster_fails_no_request(running_cl
     with Readers(browsers[:4], paths) as readers, Writer(browsers[4:], f"grow{lib.RUN}") as writer:
         wait_until(lambda: readers.count() >= 50, timeout=60, message="warm")
         lib.cluster("add", app)
-        wait_until(lambda: int(lib.haproxy_states().get(app, {}).get("stot", 0)) >= 20, timeout=60,
-                   message=f"{app} serving requests")
+        wait_until(
+            lambda: int(lib.haproxy_states().get(app, {}).get("stot", 0)) >= 20,
+            timeout=60,
+            message=f"{app} serving requests",
+        )
         lib.cluster("add", cache)
         wait_until(lambda: memcached_gets(cache) >= 50, timeout=60, message=f"the app servers using {cache}")
         count = readers.count()
@@ -52,12 +57,18 @@ def test_adding_app4_and_cache4_to_a_running_cluster_fails_no_request(running_cl
     after = MemcachedCluster(nodes)
     keys = [f"o:1:notes.note:ab:{n}" for n in range(20000)]
     moved = sum(1 for key in keys if before.node_for(key).address != after.node_for(key).address) / len(keys)
-    lib.report(f"{app} and {cache} added under load", reads=len(readers.outcomes),
-               failed_reads=len(readers.failures()), slowest_read_s=round(readers.slowest(), 2),
-               post_attempts=len(writer.attempts),
-               failed_post_attempts=sum(1 for o in writer.attempts if o.status != 302),
-               requests_to_new_app_server=served.get(app), gets_on_new_memcached=memcached_gets(cache),
-               share_of_keys_moved=round(moved, 3), memcached_nodes=len(nodes))
+    lib.report(
+        f"{app} and {cache} added under load",
+        reads=len(readers.outcomes),
+        failed_reads=len(readers.failures()),
+        slowest_read_s=round(readers.slowest(), 2),
+        post_attempts=len(writer.attempts),
+        failed_post_attempts=sum(1 for o in writer.attempts if o.status != 302),
+        requests_to_new_app_server=served.get(app),
+        gets_on_new_memcached=memcached_gets(cache),
+        share_of_keys_moved=round(moved, 3),
+        memcached_nodes=len(nodes),
+    )
     assert readers.failures() == []
     assert [o.status for o in writer.attempts if o.status != 302] == []
     lib.assert_every_acknowledged_post_once(writer)

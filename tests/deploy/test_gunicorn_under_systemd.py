@@ -23,8 +23,10 @@ from tests.stack import ROOT, wait_until
 
 pytestmark = [
     pytest.mark.stack,
-    pytest.mark.skipif(shutil.which("systemd-socket-activate") is None,
-                       reason="systemd-socket-activate is not installed (Debian's systemd package has it)"),
+    pytest.mark.skipif(
+        shutil.which("systemd-socket-activate") is None,
+        reason="systemd-socket-activate is not installed (Debian's systemd package has it)",
+    ),
 ]
 
 UNIT = ROOT / "deploy" / "systemd" / "pownce-app.service"
@@ -97,8 +99,12 @@ def test_gunicorn_serves_on_the_socket_systemd_passes_and_reloads_without_failin
     try:
         wait_until(lambda: len(answers) >= 5, timeout=30, message="requests before the reload")
         process.send_signal(signal.SIGHUP)  # systemctl reload pownce-app
-        wait_until(lambda: len(workers(process.pid) - before) == 2 and not workers(process.pid) & before,
-                   timeout=60, interval=0.2, message="new workers in place of the old ones")
+        wait_until(
+            lambda: len(workers(process.pid) - before) == 2 and not workers(process.pid) & before,
+            timeout=60,
+            interval=0.2,
+            message="new workers in place of the old ones",
+        )
         served = len(answers)
         wait_until(lambda: len(answers) >= served + 5, timeout=30, message="requests after the reload")
     finally:

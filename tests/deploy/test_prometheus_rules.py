@@ -48,18 +48,37 @@ def test_a_broken_threshold_fails_the_unit_tests(tmp_path):
     shutil.copy(RULES / "alerts_test.yml", tmp_path)
     text = (RULES / "alerts.yml").read_text()
     assert "pownce:memcached_hit_ratio:rate5m < 0.9" in text
-    (tmp_path / "alerts.yml").write_text(text.replace("pownce:memcached_hit_ratio:rate5m < 0.9",
-                                                      "pownce:memcached_hit_ratio:rate5m < 0.7"))
+    (tmp_path / "alerts.yml").write_text(
+        text.replace("pownce:memcached_hit_ratio:rate5m < 0.9", "pownce:memcached_hit_ratio:rate5m < 0.7")
+    )
     result = promtool("test", "rules", "alerts_test.yml", cwd=tmp_path)
     assert result.returncode != 0 and "PownceMemcachedHitRateLow" in result.stdout + result.stderr
 
 
 def test_prometheus_sh_renders_a_valid_configuration_with_every_target(tmp_path):
     result = subprocess.run(
-        ["bash", str(ROOT / "deploy" / "prometheus.sh"), "config", "--dir", str(tmp_path),
-         "--listen", "10.77.0.2:9090", "--app", "10.77.0.11:8080", "--app", "10.77.0.12:8080",
-         "--app", "10.77.0.13:8080", "--haproxy", "10.77.0.2:8404", "--sampler", "10.77.0.31:9150"],
-        capture_output=True, text=True, timeout=60,
+        [
+            "bash",
+            str(ROOT / "deploy" / "prometheus.sh"),
+            "config",
+            "--dir",
+            str(tmp_path),
+            "--listen",
+            "10.77.0.2:9090",
+            "--app",
+            "10.77.0.11:8080",
+            "--app",
+            "10.77.0.12:8080",
+            "--app",
+            "10.77.0.13:8080",
+            "--haproxy",
+            "10.77.0.2:8404",
+            "--sampler",
+            "10.77.0.31:9150",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     text = (tmp_path / "prometheus.yml").read_text()
@@ -76,9 +95,13 @@ def test_prometheus_sh_renders_a_valid_configuration_with_every_target(tmp_path)
     assert promtool("check", "config", tmp_path / "prometheus.yml").returncode == 0
 
 
-@pytest.mark.parametrize("bad", [["--app", "10.77.0.11:8080\"]"], ["--app", "host"], [], ["--listen", "x"]])
+@pytest.mark.parametrize("bad", [["--app", '10.77.0.11:8080"]'], ["--app", "host"], [], ["--listen", "x"]])
 def test_prometheus_sh_refuses_bad_targets(tmp_path, bad):
     args = bad if "--app" in bad else ["--app", "127.0.0.1:8001", *bad] if bad else []
-    result = subprocess.run(["bash", str(ROOT / "deploy" / "prometheus.sh"), "config", "--dir", str(tmp_path), *args],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["bash", str(ROOT / "deploy" / "prometheus.sh"), "config", "--dir", str(tmp_path), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and not (tmp_path / "prometheus.yml").exists(), result.stderr

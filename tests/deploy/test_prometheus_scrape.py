@@ -25,8 +25,9 @@ from tests.stack import APP_PORTS, HAPROXY, PROFILE, ROOT, wait_until
 pytestmark = [
     pytest.mark.stack,
     pytest.mark.django_db(transaction=True, databases="__all__"),
-    pytest.mark.skipif(shutil.which("prometheus") is None,
-                       reason="Prometheus is not installed (deploy/install-packages.sh prometheus)"),
+    pytest.mark.skipif(
+        shutil.which("prometheus") is None, reason="Prometheus is not installed (deploy/install-packages.sh prometheus)"
+    ),
 ]
 
 PROMETHEUS = f"127.0.0.1:{PROFILE.get('PROMETHEUS_PORT', '9190')}"
@@ -53,12 +54,23 @@ def target_health() -> dict[tuple[str, str], str]:
 
 
 def prometheus(action: str, tmp_dir: Path) -> str:
-    args = ["--dir", str(tmp_dir), "--listen", PROMETHEUS, "--scrape-interval", "1s",
-            "--haproxy", HAPROXY_EXPORTER, "--sampler", SAMPLER]
+    args = [
+        "--dir",
+        str(tmp_dir),
+        "--listen",
+        PROMETHEUS,
+        "--scrape-interval",
+        "1s",
+        "--haproxy",
+        HAPROXY_EXPORTER,
+        "--sampler",
+        SAMPLER,
+    ]
     for app in APPS:
         args += ["--app", app]
-    result = subprocess.run(["bash", str(ROOT / "deploy" / "prometheus.sh"), action, *args],
-                            capture_output=True, text=True, timeout=90)
+    result = subprocess.run(
+        ["bash", str(ROOT / "deploy" / "prometheus.sh"), action, *args], capture_output=True, text=True, timeout=90
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -73,7 +85,11 @@ def sampler():
         env[variable] = ",".join(url.rsplit("/", 1)[0] + "/" + name for url in env[variable].split(","))
     process = subprocess.Popen(
         [sys.executable, "manage.py", "sample_status", "--every", "1", "--metrics", SAMPLER],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     yield process
     process.terminate()
@@ -93,38 +109,70 @@ def test_prometheus_scrapes_app_servers_haproxy_and_the_sampler(web_stack, sampl
         assert get(HAPROXY + "/public/")[0] == 200
     expected = {("pownce-app", app) for app in APPS} | {("haproxy", HAPROXY_EXPORTER), ("pownce-sampler", SAMPLER)}
     # Prometheus picks new targets up within ~5 s and scrapes each every second.
-    wait_until(lambda: expected <= {key for key, health in target_health().items() if health == "up"},
-               timeout=60, interval=0.5, message=f"every target up in {PROMETHEUS} (now {target_health()})")
+    wait_until(
+        lambda: expected <= {key for key, health in target_health().items() if health == "up"},
+        timeout=60,
+        interval=0.5,
+        message=f"every target up in {PROMETHEUS} (now {target_health()})",
+    )
 
     # Real figures from each source, as stored by Prometheus.
-    wait_until(lambda: set(query('sum by (instance) (pownce_http_requests_total{view="public"})')) == set(APPS),
-               timeout=30, interval=0.5, message="both app servers' request counters")
-    assert query('pownce_replica_max_lag_seconds') == dict.fromkeys(APPS, settings.REPLICA_MAX_LAG)
-    wait_until(lambda: query('haproxy_frontend_http_requests_total{proxy="pownce"}').get(HAPROXY_EXPORTER, 0) >= 10,
-               timeout=30, interval=0.5, message="HAProxy's count of the requests sent through it")
+    wait_until(
+        lambda: set(query('sum by (instance) (pownce_http_requests_total{view="public"})')) == set(APPS),
+        timeout=30,
+        interval=0.5,
+        message="both app servers' request counters",
+    )
+    assert query("pownce_replica_max_lag_seconds") == dict.fromkeys(APPS, settings.REPLICA_MAX_LAG)
+    wait_until(
+        lambda: query('haproxy_frontend_http_requests_total{proxy="pownce"}').get(HAPROXY_EXPORTER, 0) >= 10,
+        timeout=30,
+        interval=0.5,
+        message="HAProxy's count of the requests sent through it",
+    )
     assert set(query('haproxy_server_status{proxy="app_servers", state="UP"} == 1')) == {HAPROXY_EXPORTER}
 
     def nodes(expr: str) -> set[str]:
         return {row["metric"]["node"] for row in api("query", query=expr)["result"]}
 
-    wait_until(lambda: nodes("pownce_memcached_get_hits_total") == set(settings.MEMCACHED_SERVERS),
-               timeout=30, interval=0.5, message="the sampler's memcached counters")
+    wait_until(
+        lambda: nodes("pownce_memcached_get_hits_total") == set(settings.MEMCACHED_SERVERS),
+        timeout=30,
+        interval=0.5,
+        message="the sampler's memcached counters",
+    )
     assert nodes("pownce_memcached_up == 1") == set(settings.MEMCACHED_SERVERS)
     # The alert rules are loaded and the recording rules evaluate on the real series.
     rules = {rule["name"] for group in api("rules")["groups"] for rule in group["rules"]}
-    assert {"PownceAppServerDown", "PownceReplicaLagging", "PownceMemcachedHitRateLow", "PownceTaskQueueGrowing",
-            "PownceHighErrorRate"} <= rules
-    wait_until(lambda: query("pownce:task_queue_length:max") != {}, timeout=30, interval=0.5,
-               message="the queue length's recording rule")
+    assert {
+        "PownceAppServerDown",
+        "PownceReplicaLagging",
+        "PownceMemcachedHitRateLow",
+        "PownceTaskQueueGrowing",
+        "PownceHighErrorRate",
+    } <= rules
+    wait_until(
+        lambda: query("pownce:task_queue_length:max") != {},
+        timeout=30,
+        interval=0.5,
+        message="the queue length's recording rule",
+    )
 
     # An app server dies: its target goes down and the alert is pending (it fires after 1m).
     kill_app_server("app1")
-    wait_until(lambda: target_health()[("pownce-app", APPS[0])] == "down", timeout=30, interval=0.5,
-               message="app1's target down")
+    wait_until(
+        lambda: target_health()[("pownce-app", APPS[0])] == "down",
+        timeout=30,
+        interval=0.5,
+        message="app1's target down",
+    )
     assert query('up{job="pownce-app"}') == {APPS[0]: 0.0, APPS[1]: 1.0}
 
     def pending() -> set[str]:
-        return {alert["labels"]["instance"] for alert in api("alerts")["alerts"]
-                if alert["labels"]["alertname"] == "PownceAppServerDown" and alert["state"] == "pending"}
+        return {
+            alert["labels"]["instance"]
+            for alert in api("alerts")["alerts"]
+            if alert["labels"]["alertname"] == "PownceAppServerDown" and alert["state"] == "pending"
+        }
 
     wait_until(lambda: pending() == {APPS[0]}, timeout=30, interval=0.5, message="PownceAppServerDown pending")

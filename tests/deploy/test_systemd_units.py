@@ -43,7 +43,10 @@ def render(target: Path) -> list[Path]:
 def verify(paths: list[Path]) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["systemd-analyze", "verify", *(path.name for path in paths)],
-        cwd=paths[0].parent, capture_output=True, text=True, timeout=60,
+        cwd=paths[0].parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

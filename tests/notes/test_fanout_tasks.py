@@ -129,9 +129,7 @@ def lock_waits(recipient_id: int) -> int:
     return int(root_execute(instance, query)[0][0])
 
 
-def test_a_note_to_5000_fans_is_queued_in_the_request_and_delivered_once_by_the_worker(
-    client, star_with_fans, worker
-):
+def test_a_note_to_5000_fans_is_queued_in_the_request_and_delivered_once_by_the_worker(client, star_with_fans, worker):
     star, fan_ids = star_with_fans
     first_fan, last_fan = (User.objects.get(pk=pk) for pk in (fan_ids[0], fan_ids[-1]))
     assert stream_note_ids(first_fan) == []  # the fan's inbox is now cached, empty
@@ -186,8 +184,11 @@ def test_a_worker_killed_half_way_is_restarted_and_completes_the_delivery_once(s
     # worker's insert of that batch waits for it, half-way through the fan-out.
     settings = connections[partitioning.primary_of(partitioning.physical_shard(stuck_fan))].settings_dict
     blocker = MySQLdb.connect(
-        host=settings["HOST"], port=int(settings["PORT"]), user=settings["USER"],
-        password=settings["PASSWORD"], database=settings["NAME"],
+        host=settings["HOST"],
+        port=int(settings["PORT"]),
+        user=settings["USER"],
+        password=settings["PASSWORD"],
+        database=settings["NAME"],
     )
     try:
         blocker.autocommit(False)
@@ -200,9 +201,11 @@ def test_a_worker_killed_half_way_is_restarted_and_completes_the_delivery_once(s
         try:
             wait_until(
                 # Two batches, and of the third at most the part on the other inbox shard.
-                lambda: 1 + INLINE + 2000 <= len(delivery_rows(note_id=note.pk)) < 1 + INLINE + 3000
-                and DBTaskResult.objects.filter(status="RUNNING").count() == 1
-                and lock_waits(stuck_fan) == 1,
+                lambda: (
+                    1 + INLINE + 2000 <= len(delivery_rows(note_id=note.pk)) < 1 + INLINE + 3000
+                    and DBTaskResult.objects.filter(status="RUNNING").count() == 1
+                    and lock_waits(stuck_fan) == 1
+                ),
                 timeout=30,
                 message="two batches delivered and the third waiting for the held row lock",
             )

@@ -80,8 +80,11 @@ def test_two_sends_racing_with_one_key_make_one_note(friends):
     def send():
         barrier.wait()
         try:
-            results.append(services.note_create(author=ann, kind="message", audience="public", body="race",
-                                                idempotency_key="r" * 32).pk)
+            results.append(
+                services.note_create(
+                    author=ann, kind="message", audience="public", body="race", idempotency_key="r" * 32
+                ).pk
+            )
         finally:
             connections.close_all()
 

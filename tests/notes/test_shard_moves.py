@@ -63,9 +63,7 @@ def test_a_logical_shard_moved_under_posting_and_reading_loses_nothing():
         client.force_login(mover)
         try:
             while not stop.is_set():
-                note = pinned(
-                    lambda: services.note_create(author=author, kind="message", audience="public", body="hi")
-                )
+                note = pinned(lambda: services.note_create(author=author, kind="message", audience="public", body="hi"))
                 posted.append(note.pk)
                 home = pinned(lambda: selectors.home_note_ids(mover, limit=1000))
                 missing = set(posted) - set(home)

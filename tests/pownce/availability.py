@@ -110,12 +110,18 @@ def report(scenario: str, **figures) -> None:
 def figures(readers: Readers | None = None, writer: Writer | None = None) -> dict:
     out: dict = {}
     if readers is not None:
-        out.update(reads=len(readers.outcomes), failed_reads=len(readers.failures()),
-                   slowest_read_s=round(readers.slowest(), 2))
+        out.update(
+            reads=len(readers.outcomes),
+            failed_reads=len(readers.failures()),
+            slowest_read_s=round(readers.slowest(), 2),
+        )
     if writer is not None:
-        out.update(posts_acknowledged=len(writer.acknowledged), post_attempts=len(writer.attempts),
-                   failed_post_attempts=sum(1 for o in writer.attempts if o.status != 302),
-                   slowest_post_s=round(max((o.seconds for o in writer.attempts), default=0), 2))
+        out.update(
+            posts_acknowledged=len(writer.acknowledged),
+            post_attempts=len(writer.attempts),
+            failed_post_attempts=sum(1 for o in writer.attempts if o.status != 302),
+            slowest_post_s=round(max((o.seconds for o in writer.attempts), default=0), 2),
+        )
     return out
 
 

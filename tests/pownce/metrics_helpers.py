@@ -77,8 +77,11 @@ def haproxy_states() -> dict[str, str]:
 
 def wait_for_app_servers_up() -> None:
     """HAProxy marks a server UP after two good health checks; until then it answers 503."""
-    wait_until(lambda: {haproxy_states().get(name) for name in ("app1", "app2")} == {"UP"},
-               timeout=20, message="HAProxy to see app1 and app2 UP")
+    wait_until(
+        lambda: {haproxy_states().get(name) for name in ("app1", "app2")} == {"UP"},
+        timeout=20,
+        message="HAProxy to see app1 and app2 UP",
+    )
 
 
 def scrape_sql_by_alias() -> dict[str, float]:

@@ -59,8 +59,6 @@ def test_rotating_x_forwarded_for_does_not_reset_the_address_limit(settings):
         browser.post(
             "/login/", {"username": f"nobody{attempt}", "password": "x"}, HTTP_X_FORWARDED_FOR=f"198.51.100.{attempt}"
         )
-    response = browser.post(
-        "/login/", {"username": "someone", "password": "x"}, HTTP_X_FORWARDED_FOR="198.51.100.250"
-    )
+    response = browser.post("/login/", {"username": "someone", "password": "x"}, HTTP_X_FORWARDED_FOR="198.51.100.250")
     assert response.status_code == 429
     caches["redis"].clear()

@@ -110,8 +110,12 @@ def test_redis_outage_keeps_people_signed_in_and_pauses_log_in(world, fault):
                 during = login(Browser(), world[9].username)
                 hold(5, readers, at_least=10)
         # Each process tries Redis again REDIS_RETRY_AFTER after its last failure.
-        wait_until(lambda: login(Browser(), world[9].username).status == 302, timeout=20, interval=0.5,
-                   message="log-in working again")
+        wait_until(
+            lambda: login(Browser(), world[9].username).status == 302,
+            timeout=20,
+            interval=0.5,
+            message="log-in working again",
+        )
         count = readers.count()
         wait_until(lambda: readers.count() >= count + 50, timeout=30, message="reads after the outage")
     report(f"Redis {fault} 10 s", **figures(readers, writer), log_in_during=during.status)

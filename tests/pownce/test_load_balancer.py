@@ -11,6 +11,7 @@ from tests.stack import HAPROXY
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True, databases="__all__")]
 
+
 def fetch(path: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(HAPROXY + path, timeout=10) as response:

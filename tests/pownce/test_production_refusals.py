@@ -59,8 +59,5 @@ def test_each_unsafe_setting_is_refused(tmp_path, env, reason):
 def test_production_settings_start(tmp_path):
     one_worker = check_config(tmp_path, POWNCE_DEBUG="0", POWNCE_SECRET_KEY=SECRET, POWNCE_GUNICORN_WORKERS="1")
     assert one_worker.returncode == 0, one_worker.stderr
-    with_memcached = check_config(
-        tmp_path, POWNCE_DEBUG="0", POWNCE_SECRET_KEY=SECRET, POWNCE_MEMCACHED="127.0.0.1:1"
-    )
+    with_memcached = check_config(tmp_path, POWNCE_DEBUG="0", POWNCE_SECRET_KEY=SECRET, POWNCE_MEMCACHED="127.0.0.1:1")
     assert with_memcached.returncode == 0, with_memcached.stderr
-

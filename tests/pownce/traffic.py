@@ -85,8 +85,13 @@ class Browser:
             self.request("/notes/new/")
         return self.request(
             "/notes/new/",
-            {"csrfmiddlewaretoken": self.csrf, "kind": "message", "audience": "public", "body": body,
-             "idempotency_key": key},
+            {
+                "csrfmiddlewaretoken": self.csrf,
+                "kind": "message",
+                "audience": "public",
+                "body": body,
+                "idempotency_key": key,
+            },
         )
 
 
@@ -98,7 +103,7 @@ class Readers:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads = [
-            threading.Thread(target=self._run, args=(browser, paths[i % len(paths):] + paths[: i % len(paths)]))
+            threading.Thread(target=self._run, args=(browser, paths[i % len(paths) :] + paths[: i % len(paths)]))
             for i, browser in enumerate(browsers)
         ]
 

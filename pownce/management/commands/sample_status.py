@@ -25,7 +25,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--every", type=float, default=0, help="keep sampling every this many seconds")
         parser.add_argument(
-            "--metrics", metavar="ADDR:PORT", default=None,
+            "--metrics",
+            metavar="ADDR:PORT",
+            default=None,
             help="serve the newest sample to Prometheus there (default: POWNCE_STATUS_METRICS; empty: nowhere)",
         )
 
@@ -58,8 +60,7 @@ class Command(BaseCommand):
                     raise
                 self.stderr.write(f"could not sample or store ({exc.__class__.__name__}: {exc}); trying again")
             else:
-                failed = sorted(name for name, value in sample.items()
-                                if isinstance(value, dict) and "error" in value)
+                failed = sorted(name for name, value in sample.items() if isinstance(value, dict) and "error" in value)
                 missing = f"; unavailable: {', '.join(failed)}" if failed else ""
                 self.stdout.write(f"sampled at {sample['t']:.0f}{missing}")
             if every <= 0:

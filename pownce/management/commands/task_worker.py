@@ -64,8 +64,12 @@ class Command(DBWorkerCommand):
                     super().handle(*args, worker_id=worker_id, **options)
                     return
                 except DatabaseError as exc:  # SIGTERM still ends it: db_worker's handler exits
-                    logger.warning("worker %s: the database is out of reach (%s); polling again in %ss",
-                                   worker_id, exc, RETRY_SECONDS)
+                    logger.warning(
+                        "worker %s: the database is out of reach (%s); polling again in %ss",
+                        worker_id,
+                        exc,
+                        RETRY_SECONDS,
+                    )
                     connections.close_all()
                     time.sleep(RETRY_SECONDS)
         finally:
