@@ -3,8 +3,10 @@
 ``/healthz`` answers 200 as long as the process can run a view: it touches no database, cache
 or Redis, so a slow dependency never takes every app server out of the load balancer at once.
 ``/readyz`` checks what a request needs — the primary, the object cache and Redis — and reports
-each replica's state; it answers 503 if any required piece is missing. Replicas are reported
-but not required: reads fall back to the primary without them.
+each replica's state; it answers 503 if any required piece is missing. Replicas (of the main
+cluster and of the inbox shards) and the inbox shards' primaries are reported but not required:
+reads fall back to the primary without a replica, and deliveries to a shard whose primary is
+away wait in their retried tasks.
 
 The details (error text, host names, timings, replicas) go to local callers (an operator on
 the machine, pownce/clients.py) and staff only; anyone else, through HAProxy, gets
@@ -51,10 +53,16 @@ def _timed(check) -> dict:
     return result
 
 
-def _check_primary() -> None:
-    with connections[PRIMARY].cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
+def _check_primary_alias(alias: str):
+    def check() -> None:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+
+    return check
+
+
+_check_primary = _check_primary_alias(PRIMARY)
 
 
 def _check_cache(alias: str):
@@ -77,11 +85,21 @@ def _readiness() -> dict:
         "redis": _timed(_check_cache("redis")),
     }
     replicas = {}
-    for alias in settings.REPLICA_ALIASES:
+    for alias in (*settings.REPLICA_ALIASES, *settings.INBOX_REPLICA_ALIASES):
         state = health.state(alias, refresh=True)
         replicas[alias] = {"healthy": state.healthy, "lag_seconds": state.lag, "reason": state.reason}
+    # Reported, not required: a shard's primary away delays the deliveries to its recipients
+    # (the delivery tasks retry) while the rest of the site works; every app server would fail
+    # this check alike, so requiring it would take the whole site out of the load balancer.
+    inbox = {alias: _timed(_check_primary_alias(alias)) for alias in settings.INBOX_PRIMARY_ALIASES}
     ready = all(check["ok"] for check in checks.values())
-    return {"ready": ready, "server": settings.SERVER_NAME, "checks": checks, "replicas": replicas}
+    return {
+        "ready": ready,
+        "server": settings.SERVER_NAME,
+        "checks": checks,
+        "replicas": replicas,
+        "inbox_primaries": inbox,
+    }
 
 
 def _recent_readiness() -> dict:

@@ -63,6 +63,7 @@ from prometheus_client.core import GaugeMetricFamily
 from cache.stats import stats
 from pownce import status
 from pownce.clients import is_local_caller
+from pownce.router import PRIMARY, breaker_for
 
 logger = logging.getLogger("pownce.metrics")
 
@@ -178,7 +179,7 @@ class ScrapeTimeCollector:
         lag = GaugeMetricFamily(
             "pownce_replica_lag_seconds", "Replica lag seen by this process (NaN: out of rotation)", labels=["alias"]
         )
-        for alias in settings.REPLICA_ALIASES:
+        for alias in (*settings.REPLICA_ALIASES, *settings.INBOX_REPLICA_ALIASES):
             state = status.replica_state(alias)
             lag.add_metric([alias], state.lag if state.lag is not None else float("nan"))
         yield lag
@@ -187,6 +188,15 @@ class ScrapeTimeCollector:
         )
         limit.add_metric([], settings.REPLICA_MAX_LAG)
         yield limit
+        breakers = GaugeMetricFamily(
+            "pownce_db_primary_unreachable",
+            "1 while this process fails fast on a primary it found unreachable (its breaker is open)",
+            labels=["alias"],
+        )
+        for alias in (PRIMARY, *settings.INBOX_PRIMARY_ALIASES):
+            breaker = breaker_for(alias)
+            breakers.add_metric([alias], 1 if breaker is not None and breaker.is_open() else 0)
+        yield breakers
 
 
 def _served_registry() -> CollectorRegistry:

@@ -177,8 +177,10 @@ health = ReplicaHealth()
 
 
 class PrimaryBreaker:
-    """This process's memory that the primary failed at the connection level (refused, gone,
-    timed out).
+    """This process's memory that a primary (the main cluster's, or an inbox shard's) failed at
+    the connection level (refused, gone, timed out). One breaker per primary alias
+    (:func:`breaker_for`): an inbox shard's primary going away fails fast the writes of that
+    shard only.
 
     While open, opening a connection to the primary fails at once instead of waiting for the
     connect timeout again (see :mod:`pownce.db_backend`): writes answer 503 quickly, and reads
@@ -190,7 +192,8 @@ class PrimaryBreaker:
     the breaker), never again while it stays away. Not guaranteed: that connections opened
     before the failure, in other requests already running, do not wait their own timeout."""
 
-    def __init__(self) -> None:
+    def __init__(self, alias: str = PRIMARY) -> None:
+        self.alias = alias
         self._open = False
         self._probing = False
         self._lock = threading.Lock()
@@ -205,9 +208,9 @@ class PrimaryBreaker:
             self._open = True
             start_probe = not self._probing
             self._probing = True
-        logger.warning("primary unreachable, failing fast until it answers again: %s", reason)
+        logger.warning("%s unreachable, failing fast until it answers again: %s", self.alias, reason)
         if start_probe:
-            threading.Thread(target=self._probe, name="primary-probe", daemon=True).start()
+            threading.Thread(target=self._probe, name=f"primary-probe-{self.alias}", daemon=True).start()
 
     def reset(self) -> None:
         with self._lock:
@@ -219,12 +222,11 @@ class PrimaryBreaker:
             if self._reachable():
                 with self._lock:
                     self._open = self._probing = False
-                logger.warning("primary answers again")
+                logger.warning("%s answers again", self.alias)
                 return
 
-    @staticmethod
-    def _reachable() -> bool:
-        wrapper = connections[PRIMARY]
+    def _reachable(self) -> bool:
+        wrapper = connections[self.alias]
         try:
             raw = wrapper.get_new_connection(wrapper.get_connection_params())
             try:
@@ -237,6 +239,19 @@ class PrimaryBreaker:
 
 
 primary_breaker = PrimaryBreaker()
+_breakers = {PRIMARY: primary_breaker}
+_breakers_lock = threading.Lock()
+
+
+def breaker_for(alias: str) -> PrimaryBreaker | None:
+    """The breaker of ``alias`` if it is a primary (the main one or an inbox shard's), else
+    None: replicas leave rotation through :data:`health` instead."""
+    if alias in _breakers:
+        return _breakers[alias]
+    if alias not in settings.INBOX_PRIMARY_ALIASES:
+        return None
+    with _breakers_lock:
+        return _breakers.setdefault(alias, PrimaryBreaker(alias))
 
 
 class PrimaryReplicaRouter:

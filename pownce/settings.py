@@ -227,6 +227,7 @@ INBOX_ALIASES = (
 )
 REPLICA_ALIASES = [alias for alias in DATABASES if alias != "default" and alias not in INBOX_ALIASES]
 INBOX_REPLICA_ALIASES = [alias for _, replicas in INBOX_CLUSTERS for alias in replicas] if INBOX_PARTITIONED else []
+INBOX_PRIMARY_ALIASES = [primary for primary, _ in INBOX_CLUSTERS] if INBOX_PARTITIONED else []
 
 # After a user writes, their reads go to the primary for this long (read-your-writes).
 PIN_SECONDS = env_float("POWNCE_PIN_SECONDS", 5)

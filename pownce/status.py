@@ -102,7 +102,7 @@ def read_database(alias: str) -> dict[str, Any]:
         "threads": values.get("Threads_connected", 0),
         "uptime": values.get("Uptime", 0),
     }
-    if alias != PRIMARY:
+    if alias in settings.REPLICA_ALIASES or alias in settings.INBOX_REPLICA_ALIASES:
         state = replica_state(alias, refresh=True)
         figures.update(lag=state.lag, healthy=state.healthy, reason=state.reason)
     return figures

@@ -9,9 +9,10 @@ Same as Django's MySQL backend, plus:
   a new connection would hang just as long (connect timeout, then the query's read timeout), so
   the failure is raised at once instead. A ping that fails because the connection is gone
   (2006: the server restarted) still reconnects, as in Django.
-* **The primary**: a connection-level failure trips :data:`pownce.router.primary_breaker`;
-  while it is open, opening a connection to the primary fails at once (error 2003) instead of
-  waiting for the connect timeout on a server known to be away.
+* **Primaries** (the main one and each inbox shard's): a connection-level failure trips that
+  primary's breaker (:func:`pownce.router.breaker_for`); while it is open, opening a connection
+  to it fails at once (error 2003) instead of waiting for the connect timeout on a server known
+  to be away.
 * **Replicas** (of the main cluster and of the inbox shards): when connecting or a query fails with a
   connection-level error (:data:`pownce.unavailable.CONNECTION_ERRORS`: refused, gone, timed
   out), the router's health record marks the replica down at once instead of waiting for the
@@ -26,7 +27,7 @@ from django.db.backends.mysql import base
 from django.db.utils import DatabaseErrorWrapper
 from django.utils.functional import cached_property
 
-from pownce.router import PRIMARY, health, primary_breaker
+from pownce.router import breaker_for, health
 from pownce.unavailable import CONNECTION_ERRORS, db_error_code
 
 LOST_DURING_QUERY = 2013  # what a read timeout looks like
@@ -39,8 +40,9 @@ class ErrorWrapper(DatabaseErrorWrapper):
         except Exception as exc:
             alias = self.wrapper.alias
             if db_error_code(exc) in CONNECTION_ERRORS:
-                if alias == PRIMARY:
-                    primary_breaker.trip(str(exc))
+                breaker = breaker_for(alias)
+                if breaker is not None:
+                    breaker.trip(str(exc))
                 elif alias in settings.REPLICA_ALIASES or alias in settings.INBOX_REPLICA_ALIASES:
                     health.mark_down(alias, f"query failed: {exc}")
                     exc.replica_alias = alias
@@ -53,9 +55,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return ErrorWrapper(self)
 
     def ensure_connection(self):
-        if self.connection is None and self.alias == PRIMARY and primary_breaker.is_open():
-            with self.wrap_database_errors:
-                raise base.Database.OperationalError(2003, "primary unreachable; waiting for it to answer again")
+        if self.connection is None:
+            breaker = breaker_for(self.alias)
+            if breaker is not None and breaker.is_open():
+                with self.wrap_database_errors:
+                    raise base.Database.OperationalError(
+                        2003, f"{self.alias} unreachable; waiting for it to answer again"
+                    )
         super().ensure_connection()
 
     def close_if_health_check_failed(self):

@@ -28,7 +28,7 @@ def test_the_public_gets_status_only():
 
 
 def test_local_callers_and_staff_get_the_details():
-    assert set(Client().get("/readyz").json()) == {"ready", "server", "checks", "replicas"}
+    assert set(Client().get("/readyz").json()) == {"ready", "server", "checks", "replicas", "inbox_primaries"}
     staff = Client(REMOTE_ADDR="203.0.113.12")
     staff.force_login(User.objects.create_user("ops", password="x", is_staff=True))
     assert "checks" in staff.get("/readyz").json()
