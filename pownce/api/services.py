@@ -21,7 +21,9 @@ from accounts.selectors import friend_set_of, user_by_username
 from notes import services as notes_services
 from notes.models import Note, Reply
 from notes.services import clean_file_name
-from pownce.api.models import MediaUpload
+from pownce.api.models import AppScopes, MediaUpload
+from pownce.api.scopes import DEFAULT as DEFAULT_SCOPES
+from pownce.api.scopes import normalized
 
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{1,30})(?:@[\w.-]+)?")
 
@@ -31,8 +33,9 @@ class Unsupported(ValueError):
 
 
 def app_register(*, name: str, redirect_uris: str, scopes: str, website: str) -> tuple[Application, str]:
-    """Register a client (``POST /api/v1/apps``): a confidential authorization-code app.
-    Returns it and its secret, which is shown this once (only a hash is stored)."""
+    """Register a client (``POST /api/v1/apps``): a confidential authorization-code app, limited
+    to ``scopes`` (``read`` when none are given; pownce/api/scopes.py). Returns it and its
+    secret, which is shown this once (only a hash is stored)."""
     from oauthlib.common import generate_token
 
     secret = generate_token(48)
@@ -48,13 +51,16 @@ def app_register(*, name: str, redirect_uris: str, scopes: str, website: str) ->
         errors["client_name"] = ["Give the app a name."]
     if not app.redirect_uris:
         errors["redirect_uris"] = ["Give at least one redirect URI."]
+    scopes = normalized(scopes) or DEFAULT_SCOPES
     unknown = set(scopes.split()) - set(settings.OAUTH2_PROVIDER["SCOPES"])
     if unknown:
         errors["scopes"] = [f"Unknown scopes: {', '.join(sorted(unknown))}."]
     if errors:
         raise ValidationError(errors)
     app.full_clean(exclude=["client_secret", "user"])
-    app.save()
+    with transaction.atomic():
+        app.save()
+        AppScopes.objects.create(application=app, scopes=scopes)
     return app, secret
 
 
