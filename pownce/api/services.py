@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -183,11 +184,20 @@ def media_upload(*, owner: User, upload: UploadedFile, description: str = "") ->
     return media
 
 
+# How long an upload waits for the status that uses it before `media_sweep` may delete it.
+UNUSED_MEDIA_KEPT = timedelta(hours=24)
+
+
 def media_sweep(*, older_than) -> int:
-    """Delete uploads made before ``older_than`` that no status used, with their files."""
-    unused = list(MediaUpload.objects.filter(note__isnull=True, created__lt=older_than))
-    for media in unused:
-        if media.file.name:
+    """Delete uploads made before ``older_than`` that no status used, with their files. Run by
+    every task worker each hour (pownce/management/commands/task_worker.py) and by
+    `manage.py api_media_sweep`; two sweeps at once delete nothing twice."""
+    swept = 0
+    for media in MediaUpload.objects.filter(note__isnull=True, created__lt=older_than).only("pk", "file"):
+        # The row first, and only while no status has it: of two sweeps only one deletes it,
+        # and a status that took the upload in the meantime keeps it.
+        deleted, _ = MediaUpload.objects.filter(pk=media.pk, note__isnull=True).delete()
+        if deleted and media.file.name:
             default_storage.delete(media.file.name)
-        media.delete()
-    return len(unused)
+        swept += deleted
+    return swept
