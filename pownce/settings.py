@@ -422,6 +422,9 @@ OAUTH2_PROVIDER = {
         "write:blocks": "Block and unblock people",
     },
     "DEFAULT_SCOPES": ["read"],
+    # An app gets only scopes within those it registered with (pownce/api/scopes.py).
+    "SCOPES_BACKEND_CLASS": "pownce.api.scopes.RegisteredScopes",
+    "OAUTH2_VALIDATOR_CLASS": "pownce.api.scopes.ScopeValidator",
     "PKCE_REQUIRED": _pkce_required,
     "ACCESS_TOKEN_EXPIRE_SECONDS": int(env_float("POWNCE_API_TOKEN_SECONDS", 90 * 24 * 3600)),
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 120,

@@ -1,6 +1,7 @@
-"""What the API keeps that the site has no need of: files uploaded ahead of their note.
+"""What the API keeps that the site has no need of: files uploaded ahead of their note, and the
+scopes each app registered with.
 
-A Mastodon client uploads media first (``POST /api/v2/media``) and sends the status that uses
+**Media.** A Mastodon client uploads media first (``POST /api/v2/media``) and sends the status that uses
 it afterwards. Pownce's file note is made in one go (``notes.services.note_create`` with the
 upload), so the file waits here, owned by its uploader, until a status names it; it then becomes
 the note's file and the waiting copy is deleted. Nobody but the uploader can see or use it.
@@ -13,6 +14,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from oauth2_provider.settings import oauth2_settings
 
 
 def waiting_path(media: MediaUpload, filename: str) -> str:
@@ -32,3 +34,18 @@ class MediaUpload(models.Model):
 
     def __str__(self) -> str:
         return f"media #{self.pk} of user {self.owner_id}"
+
+
+class AppScopes(models.Model):
+    """The scopes an app registered with (``POST /api/v1/apps``, ``scopes``), space-separated:
+    the most any of its tokens can carry (pownce/api/scopes.py). django-oauth-toolkit's
+    ``Application`` has no place for them. An app without a row (made in the admin) has the
+    default, ``read``, as a Mastodon app registered without ``scopes``."""
+
+    application = models.OneToOneField(
+        oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="registered_scopes"
+    )
+    scopes = models.CharField(max_length=500, default="read")
+
+    def __str__(self) -> str:
+        return f"scopes of app #{self.application_id}: {self.scopes}"

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from oauth2_provider.models import AccessToken, Application
 from oauth2_provider.views import AuthorizationView
 
-from pownce.api import services
+from pownce.api import scopes, services
 from pownce.api.http import Answer, endpoint, params
 
 
@@ -26,14 +26,23 @@ def pkce_required(client_id: str) -> bool:
     return app is None or app.client_type == Application.CLIENT_PUBLIC
 
 
+def _spaced(value) -> str:
+    """A list parameter as Mastodon takes it: space-separated, or a JSON array (``scopes``,
+    ``redirect_uris``)."""
+    if isinstance(value, list):
+        return " ".join(str(item) for item in value)
+    return str(value or "")
+
+
 @endpoint()
 def apps_create(request: HttpRequest, bearer) -> Answer:
+    """``POST /api/v1/apps``: the app, its secret (shown this once) and the scopes it registered
+    with, the most its tokens can ever carry (pownce/api/scopes.py)."""
     given = params(request)
-    scopes = str(given.get("scopes") or "read")
     app, secret = services.app_register(
         name=str(given.get("client_name", "")),
-        redirect_uris=str(given.get("redirect_uris", "")),
-        scopes=scopes,
+        redirect_uris=_spaced(given.get("redirect_uris")),
+        scopes=_spaced(given.get("scopes")),
         website=str(given.get("website", "")),
     )
     uris = app.redirect_uris.split()
@@ -42,7 +51,7 @@ def apps_create(request: HttpRequest, bearer) -> Answer:
             "id": str(app.pk),
             "name": app.name,
             "website": str(given.get("website") or "") or None,
-            "scopes": scopes.split(),
+            "scopes": scopes.registered(app),
             "redirect_uri": "\n".join(uris),
             "redirect_uris": uris,
             "client_id": app.client_id,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -21,7 +22,9 @@ from accounts.selectors import friend_set_of, user_by_username
 from notes import services as notes_services
 from notes.models import Note, Reply
 from notes.services import clean_file_name
-from pownce.api.models import MediaUpload
+from pownce.api.models import AppScopes, MediaUpload
+from pownce.api.scopes import DEFAULT as DEFAULT_SCOPES
+from pownce.api.scopes import normalized
 
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{1,30})(?:@[\w.-]+)?")
 
@@ -31,8 +34,9 @@ class Unsupported(ValueError):
 
 
 def app_register(*, name: str, redirect_uris: str, scopes: str, website: str) -> tuple[Application, str]:
-    """Register a client (``POST /api/v1/apps``): a confidential authorization-code app.
-    Returns it and its secret, which is shown this once (only a hash is stored)."""
+    """Register a client (``POST /api/v1/apps``): a confidential authorization-code app, limited
+    to ``scopes`` (``read`` when none are given; pownce/api/scopes.py). Returns it and its
+    secret, which is shown this once (only a hash is stored)."""
     from oauthlib.common import generate_token
 
     secret = generate_token(48)
@@ -48,13 +52,16 @@ def app_register(*, name: str, redirect_uris: str, scopes: str, website: str) ->
         errors["client_name"] = ["Give the app a name."]
     if not app.redirect_uris:
         errors["redirect_uris"] = ["Give at least one redirect URI."]
+    scopes = normalized(scopes) or DEFAULT_SCOPES
     unknown = set(scopes.split()) - set(settings.OAUTH2_PROVIDER["SCOPES"])
     if unknown:
         errors["scopes"] = [f"Unknown scopes: {', '.join(sorted(unknown))}."]
     if errors:
         raise ValidationError(errors)
     app.full_clean(exclude=["client_secret", "user"])
-    app.save()
+    with transaction.atomic():
+        app.save()
+        AppScopes.objects.create(application=app, scopes=scopes)
     return app, secret
 
 
@@ -177,11 +184,20 @@ def media_upload(*, owner: User, upload: UploadedFile, description: str = "") ->
     return media
 
 
+# How long an upload waits for the status that uses it before `media_sweep` may delete it.
+UNUSED_MEDIA_KEPT = timedelta(hours=24)
+
+
 def media_sweep(*, older_than) -> int:
-    """Delete uploads made before ``older_than`` that no status used, with their files."""
-    unused = list(MediaUpload.objects.filter(note__isnull=True, created__lt=older_than))
-    for media in unused:
-        if media.file.name:
+    """Delete uploads made before ``older_than`` that no status used, with their files. Run by
+    every task worker each hour (pownce/management/commands/task_worker.py) and by
+    `manage.py api_media_sweep`; two sweeps at once delete nothing twice."""
+    swept = 0
+    for media in MediaUpload.objects.filter(note__isnull=True, created__lt=older_than).only("pk", "file"):
+        # The row first, and only while no status has it: of two sweeps only one deletes it,
+        # and a status that took the upload in the meantime keeps it.
+        deleted, _ = MediaUpload.objects.filter(pk=media.pk, note__isnull=True).delete()
+        if deleted and media.file.name:
             default_storage.delete(media.file.name)
-        media.delete()
-    return len(unused)
+        swept += deleted
+    return swept

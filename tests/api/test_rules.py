@@ -132,7 +132,7 @@ def test_cors_as_mastodon_allows_it():
 def test_bad_input_gets_a_clear_message_not_a_500(ann_token):
     ann, token = ann_token
     client = Client()
-    assert client.get("/api/v1/timelines/public?limit=abc").status_code == 422
+    assert client.get("/api/v1/timelines/public?max_id=abc").status_code == 422
     assert client.get("/api/v1/statuses/r99999999").status_code == 404
     assert client.get("/api/v1/accounts/notanumber").status_code == 404
     empty = client.post("/api/v1/statuses", {"status": "   "}, headers=bearer(token))

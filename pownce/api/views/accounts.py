@@ -11,7 +11,11 @@ from notes.streams import profile_stream
 from pownce.api import mapping, selectors
 from pownce.api.http import Answer, ApiError, endpoint, params
 from pownce.api.selectors import timeline
-from pownce.api.views.common import link_header, note_id, number, paging, timeline_answer, viewer_of
+from pownce.api.views.common import limit_of, link_header, note_id, number, paging, timeline_answer, viewer_of
+
+# Followers and following pages, as Mastodon's: 40 people by default, at most 80.
+FOLLOWS_LIMIT = 40
+FOLLOWS_LIMIT_MAX = 80
 
 
 def _account(request: HttpRequest, person, viewer) -> dict:
@@ -54,8 +58,8 @@ def statuses(request: HttpRequest, bearer, account_id: str):
 
 def _people_page(request: HttpRequest, ids_of, account_id: str) -> Answer:
     person = _person(account_id)
-    asked = paging(request)
-    limit = max(1, min(asked.limit, 80))
+    asked = paging(request, default=FOLLOWS_LIMIT, most=FOLLOWS_LIMIT_MAX)
+    limit = asked.limit
     ids = ids_of(person, before=asked.max_id, limit=limit)
     base = mapping.Base(request)
     found = [mapping.account(someone, base) for someone in selectors.people(ids)]
@@ -125,7 +129,7 @@ def search(request: HttpRequest, bearer):
     """``/api/v2/search``: people only (Pownce has no hashtags, and notes are not searched)."""
     given = params(request)
     kind = str(given.get("type") or "accounts")
-    limit = number(given.get("limit"), "limit") or 20
+    limit = limit_of(given.get("limit"), default=20, most=selectors.SEARCH_MAX)
     base = mapping.Base(request)
     people = selectors.people_search(str(given.get("q") or ""), limit=limit) if kind == "accounts" else []
     return {"accounts": [mapping.account(person, base) for person in people], "statuses": [], "hashtags": []}

@@ -11,7 +11,7 @@ from notes.selectors import CardCounts
 from notes.visibility import signed_in
 from pownce.api import mapping
 from pownce.api.http import ApiError
-from pownce.api.selectors import Paging, Slice
+from pownce.api.selectors import TIMELINE_LIMIT, TIMELINE_LIMIT_MAX, Paging, Slice
 
 
 def number(value, name: str) -> int | None:
@@ -31,14 +31,23 @@ def note_id(value: str) -> int:
     return int(value)
 
 
-def paging(request: HttpRequest) -> Paging:
+def limit_of(value, *, default: int, most: int) -> int:
+    """A ``limit`` parameter as Mastodon reads it, never refused: a whole number is brought
+    within 1 … ``most``; absent or anything else is ``default``."""
+    text = str(value or "").strip()
+    if not text.lstrip("+-").isdigit() or len(text) > 20:
+        return default
+    return max(1, min(int(text), most))
+
+
+def paging(request: HttpRequest, *, default: int = TIMELINE_LIMIT, most: int = TIMELINE_LIMIT_MAX) -> Paging:
+    """Timeline paging parameters (ids: 422 when not ids; ``limit``: see :func:`limit_of`)."""
     given = request.GET
-    limit = number(given.get("limit"), "limit")
     return Paging(
         max_id=number(given.get("max_id"), "max_id"),
         since_id=number(given.get("since_id"), "since_id"),
         min_id=number(given.get("min_id"), "min_id"),
-        limit=limit if limit else 20,
+        limit=limit_of(given.get("limit"), default=default, most=most),
     )
 
 
