@@ -39,7 +39,8 @@ run: $(VENV)/.installed ## the embedded default: SQLite + local memory cache, de
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 test: $(VENV)/.installed ## the whole suite on real MariaDB primary+replica (+ 2 inbox shard pairs), memcached, Redis, HAProxy
-	@bash deploy/install-packages.sh wrk chromium prometheus ethtool
+	@bash deploy/install-packages.sh wrk chromium prometheus ethtool nodejs npm
+	@bash deploy/install-axe.sh
 	@$(STACK) --profile $(TEST_PROFILE) up data
 	@set -a && . <($(STACK) --profile $(TEST_PROFILE) test-env) && set +a && \
 		POWNCE_TEST_PROFILE=$(TEST_PROFILE) $(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -1,6 +1,6 @@
-"""How a viewer stands toward a person, and what a profile's header shows — read from the
-viewer's cached people lists (accounts/caching.py), so a profile page asks no query unless a
-block is involved.
+"""How a viewer stands toward a person, what a profile's header shows, and what home's side
+column shows of its own reader — read from the cached people lists (accounts/caching.py) and
+counts, so a profile page asks no query unless a block is involved, and home none at all.
 
 Guaranteed: the same answer as the fanship and block rows, once the write that changed them
 has committed and invalidated its lists (cache/protocol.py). The cached lists do not say who
@@ -14,9 +14,17 @@ from dataclasses import dataclass, replace
 from django.db.models import Q
 
 from accounts.caching import blocks_list, people_list
-from accounts.models import Block, Fanship, User
-from accounts.selectors import PeopleCounts, blocks_loader, people_counts, people_loader
+from accounts.models import Block, Fanship, User, UserCounts
+from accounts.selectors import (
+    PeopleCounts,
+    blocks_loader,
+    people_counts,
+    people_counts_from,
+    people_loader,
+    shown_people,
+)
 from cache import idlists
+from cache.batch import Batch
 
 
 @dataclass(frozen=True)
@@ -118,3 +126,44 @@ def profile_summary(viewer: User, profile_user: User) -> ProfileSummary:
     if not own:
         counts = replace(counts, notes=counts.public_notes)
     return ProfileSummary(profile_user=profile_user, relationship=relationship(viewer, profile_user), counts=counts)
+
+
+# Home's side column shows this many waiting friend requests, and links to the rest.
+SIDE_REQUESTS_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class OwnSummary:
+    """What home's side column shows its reader about themselves: their ``counts`` (with open
+    friend requests) and the first few people waiting for an answer (``requests``, newest
+    first, suspended people left out)."""
+
+    person: User
+    counts: PeopleCounts
+    requests: list[User]
+
+    @property
+    def more_requests(self) -> int:
+        """Waiting requests not shown in ``requests`` (the requests page lists them all)."""
+        return max(self.counts.pending - len(self.requests), 0)
+
+
+class OwnSummaryReads:
+    """The reads behind :class:`OwnSummary`, in two steps so home adds them to its own cache
+    batches (cache/batch.py) and pays no call of its own: the counts row and the ``pending``
+    list in the first, the people shown in the second. Nothing here asks the database unless
+    the counts row is missing or the pending list is full (the page is then not cached)."""
+
+    def __init__(self, user: User, first: Batch) -> None:
+        self.user = user
+        self._counts = first.objects(UserCounts, [user.pk])
+        self._pending = first.list(people_list("pending", user.pk), people_loader("pending", user))
+
+    def second(self, batch: Batch) -> None:
+        self._shown_ids = list(self._pending.result[:SIDE_REQUESTS_SHOWN])
+        self._people = batch.objects(User, self._shown_ids)
+
+    def result(self) -> OwnSummary:
+        counts = people_counts_from(self.user, self._counts.result.get(self.user.pk), self._pending.result)
+        people = [self._people.result[pk] for pk in self._shown_ids if pk in self._people.result]
+        return OwnSummary(person=self.user, counts=counts, requests=shown_people(people))

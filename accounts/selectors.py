@@ -235,7 +235,12 @@ def people_counts(user: User, *, pending: bool = True) -> PeopleCounts:
     stored = batch.objects(UserCounts, [user.pk])
     waiting = batch.list(people_list("pending", user.pk), people_loader("pending", user)) if pending else None
     batch.run()
-    row = stored.result.get(user.pk)
+    return people_counts_from(user, stored.result.get(user.pk), waiting.result if waiting is not None else None)
+
+
+def people_counts_from(user: User, row: UserCounts | None, waiting: tuple[int, ...] | None) -> PeopleCounts:
+    """:class:`PeopleCounts` from what :func:`people_counts` read: ``user``'s counts row (None
+    if it has none) and their cached ``pending`` list (None: open requests not wanted)."""
     # A person written by a bulk insert has no row until reconcile_counts: count from the source.
     values = (
         {name: getattr(row, name) for name in ("friends", "fans", "fan_of", "notes", "public_notes")}
@@ -244,7 +249,7 @@ def people_counts(user: User, *, pending: bool = True) -> PeopleCounts:
     )
     requests = 0
     if waiting is not None:
-        requests = len(waiting.result) if len(waiting.result) < idlists.cap() else pending_request_count(user)
+        requests = len(waiting) if len(waiting) < idlists.cap() else pending_request_count(user)
     return PeopleCounts(
         friends=values.get("friends", 0),
         fans=values.get("fans", 0),

@@ -67,7 +67,8 @@ def _top_key(note: Note, viewer_is_author: bool) -> tuple:
     friend_set = note.friend_set if viewer_is_author and note.friend_set_id else None
     return (
         note.pk, note.kind, note.audience, note.body, note.url, note.file.name, note.file_name,
-        note.file_size, note.file_type, note.thumbnail.name, note.event_name, note.event_place,
+        note.file_size, note.file_type, note.thumbnail.name, note.image_width, note.image_height,
+        note.event_name, note.event_place,
         note.event_start, note.created, note.forwarded_from_id, _person(note.author), _person(note.recipient),
         _person(note.forwarded_from_author), friend_set.name if friend_set else None, viewer_is_author,
         ago(note.created),

@@ -30,6 +30,11 @@ logger = logging.getLogger("pownce.notes")
 # Types a browser may show inline: raster images, and only after Pillow decoded them as such.
 INLINE_IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 THUMBNAIL_SIZE = (480, 480)
+# The box a card shows a picture in (CSS narrows it further to the card's width on a phone).
+PICTURE_BOX = (480, 320)
+# EXIF orientations that turn a picture a quarter: its upright width is its stored height.
+QUARTER_TURNS = {5, 6, 7, 8}
+EXIF_ORIENTATION = 0x0112
 # Decoding costs pixels, not bytes: a 419 KB PNG of 12000×12000 took a worker to 1.17 GB. An
 # image with more pixels than this is kept as a plain download, without a preview, and is never
 # decoded (the same cap as profile photos).
@@ -44,26 +49,46 @@ def attach_upload(note: Note, upload: UploadedFile, file_name: str) -> None:
     # Only a decoded image counts as one: a page named "cat.png" stays a download.
     if guessed in INLINE_IMAGE_TYPES.values():
         guessed = None
-    note.file_type = _image_type(upload) or guessed or "application/octet-stream"
+    kind, size = _image_type(upload)
+    note.file_type = kind or guessed or "application/octet-stream"
+    note.image_width, note.image_height = size or (None, None)
     note.file.save(file_name, upload, save=False)
 
 
-def _image_type(upload: UploadedFile) -> str | None:
-    """The type of an image a browser may show inline and we may make a thumbnail of, or None.
-    Only the header is read for the size; ``verify()`` checks the chunks without decoding."""
+def _image_type(upload: UploadedFile) -> tuple[str | None, tuple[int, int] | None]:
+    """The type of an image a browser may show inline and we may make a thumbnail of, and its
+    upright size in pixels; (None, None) for anything else. Only the header is read for the
+    size and orientation; ``verify()`` checks the chunks without decoding."""
+    kind, size = None, None
     try:
         upload.seek(0)
         with Image.open(upload) as image:
             width, height = image.size
-            if width * height > IMAGE_MAX_PIXELS:
-                kind = None
-            else:
+            if width * height <= IMAGE_MAX_PIXELS:
                 image.verify()
                 kind = INLINE_IMAGE_TYPES.get(image.format or "")
+        if kind:
+            # Opened again: nothing may be read between open() and verify().
+            upload.seek(0)
+            with Image.open(upload) as image:
+                turned = image.getexif().get(EXIF_ORIENTATION) in QUARTER_TURNS
+            size = (height, width) if turned else (width, height)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        kind = None
+        kind, size = None, None
     upload.seek(0)
-    return kind
+    return kind, size
+
+
+def shown_picture_size(note: Note) -> tuple[int, int] | None:
+    """The size in CSS pixels a card shows ``note``'s picture at — its upright size fitted into
+    ``PICTURE_BOX``, never enlarged, aspect ratio kept — or None when the size is not known.
+    The card's ``<img>`` carries it as width and height, so the page keeps the picture's place
+    while it loads (the thumbnail and, before the task has made it, the image itself alike)."""
+    width, height = note.image_width, note.image_height
+    if not width or not height:
+        return None
+    scale = min(1, PICTURE_BOX[0] / width, PICTURE_BOX[1] / height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def thumbnail_create(note: Note) -> bool:
@@ -77,6 +102,7 @@ def thumbnail_create(note: Note) -> bool:
                 logger.warning("no thumbnail for note %s: %s×%s pixels", note.pk, *image.size)
                 return False
             image = ImageOps.exif_transpose(image)
+            upright = image.size
             image.thumbnail(THUMBNAIL_SIZE)
             out = BytesIO()
             image.convert("RGB").save(out, "JPEG", quality=85)
@@ -84,7 +110,11 @@ def thumbnail_create(note: Note) -> bool:
         logger.warning("no thumbnail for note %s", note.pk, exc_info=True)
         return False
     note.thumbnail.save("thumb.jpg", ContentFile(out.getvalue()), save=False)
-    Note.objects.filter(pk=note.pk).update(thumbnail=note.thumbnail.name)
+    # The size too: a note stored before sizes were recorded gets its picture's box here.
+    note.image_width, note.image_height = upright
+    Note.objects.filter(pk=note.pk).update(
+        thumbnail=note.thumbnail.name, image_width=note.image_width, image_height=note.image_height
+    )
     caching.note_rows_changed([note.pk])  # update() sends no signal
     return True
 

@@ -100,6 +100,11 @@ class Note(models.Model):
     file_size = models.BigIntegerField(null=True, blank=True)
     file_type = models.CharField(max_length=100, blank=True)
     thumbnail = models.ImageField(upload_to=thumbnail_path, max_length=200, blank=True)
+    # An image file's size in pixels, upright (after its EXIF orientation): cards give the
+    # picture its box before it loads (notes/files.py, shown_picture_size). NULL for other
+    # files, and for images stored before it was recorded that have their thumbnail already.
+    image_width = models.PositiveIntegerField(null=True, blank=True)
+    image_height = models.PositiveIntegerField(null=True, blank=True)
     event_name = models.CharField(max_length=120, blank=True)
     event_place = models.CharField(max_length=200, blank=True)
     event_start = models.DateTimeField(null=True, blank=True)

@@ -218,6 +218,8 @@ def note_forward(
         file_size=original.file_size,
         file_type=original.file_type,
         thumbnail=original.thumbnail.name,
+        image_width=original.image_width,
+        image_height=original.image_height,
         event_name=original.event_name,
         event_place=original.event_place,
         event_start=original.event_start,

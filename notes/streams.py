@@ -1,9 +1,10 @@
 """The streams people read — home, public, a profile, a note with its replies — assembled from
 the cached steps of :mod:`notes.selectors`: each step is ONE cache call (cache/batch.py).
 
-A warm home stream is three calls and no SQL: the lists (inbox, replies, stars, and the note
-form's friends and sets); the notes, replies and their counts (and the form's people); what
-they point at (authors, recipients, replied-to notes).
+A warm home stream is three calls and no SQL: the lists (inbox, replies, stars, the note
+form's friends and sets, the side column's counts and friend requests); the notes, replies and
+their counts (and the form's and the side column's people); what they point at (authors,
+recipients, replied-to notes).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from accounts.models import User
+from accounts.profiles import OwnSummary, OwnSummaryReads
 from accounts.selectors import AudienceOptions, AudienceReads
 from cache import Batch, idlists
 from notes import caching
@@ -168,6 +170,8 @@ def _newest(item: Note | Reply) -> tuple:
 class HomePage:
     page: Page
     audience: AudienceOptions
+    # The side column: the reader's photo, counts and waiting friend requests.
+    own: OwnSummary
 
 
 def home_page(user: User, *, show: str = "all", before: int | None = None, before_reply: int | None = None) -> HomePage:
@@ -177,6 +181,7 @@ def home_page(user: User, *, show: str = "all", before: int | None = None, befor
         show = "all"
     first = Batch()
     audience = AudienceReads(user, first)
+    own = OwnSummaryReads(user, first)
     inbox = first.list(caching.inbox(user.pk), inbox_loader(user))
     replies_list = first.list(caching.home_replies(user.pk), home_replies_loader(user))
     stars = first.list(caching.stars_of(user.pk), stars_loader(user))
@@ -198,6 +203,7 @@ def home_page(user: User, *, show: str = "all", before: int | None = None, befor
 
     second = Batch()
     audience.second(second)
+    own.second(second)
     notes = second.objects(Note, note_ids)
     replies = second.objects(Reply, reply_ids)
     counts = second.objects(NoteCounts, note_ids)
@@ -220,7 +226,7 @@ def home_page(user: User, *, show: str = "all", before: int | None = None, befor
         before_reply=_next_cursor(shown_replies, len(loaded_replies), before_reply) if more and reply_ids else None,
         counts=card_counts(counts.result, shown_notes, set(stars.result), blocks_result(blocks, user)),
     )
-    return HomePage(page=page, audience=audience.result())
+    return HomePage(page=page, audience=audience.result(), own=own.result())
 
 
 @dataclass

@@ -35,6 +35,12 @@ def shows_picture(note) -> bool:
 
 
 @register.filter
+def picture_size(note) -> tuple[int, int] | None:
+    """(width, height) to show the note's picture at on its card, or None (notes/files.py)."""
+    return files.shown_picture_size(note)
+
+
+@register.filter
 def filesize(size: int | None) -> str:
     if size is None:
         return ""
