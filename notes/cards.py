@@ -63,14 +63,14 @@ def _person(user) -> tuple:
     return (user.pk, user.username, user.name, user.photo.name, user.photo_small.name)
 
 
-def _top_key(note: Note, viewer_is_author: bool) -> tuple:
+def _top_key(note: Note, viewer_is_author: bool, viewer_is_recipient: bool) -> tuple:
     friend_set = note.friend_set if viewer_is_author and note.friend_set_id else None
     return (
         note.pk, note.kind, note.audience, note.body, note.url, note.file.name, note.file_name,
         note.file_size, note.file_type, note.thumbnail.name, note.event_name, note.event_place,
         note.event_start, note.created, note.forwarded_from_id, _person(note.author), _person(note.recipient),
         _person(note.forwarded_from_author), friend_set.name if friend_set else None, viewer_is_author,
-        ago(note.created),
+        viewer_is_recipient, ago(note.created),
     )  # fmt: skip
 
 
@@ -86,9 +86,12 @@ def _reused(key: tuple, render, reuse: bool) -> str:
     return html
 
 
-def card_top(note: Note, *, viewer_is_author: bool, reuse: bool = True) -> str:
-    context = {"note": note, "viewer_is_author": viewer_is_author}
-    return _reused(_top_key(note, viewer_is_author), lambda: get_template(CARD_TOP).render(context), reuse)
+def card_top(note: Note, *, viewer_is_author: bool, viewer_is_recipient: bool = False, reuse: bool = True) -> str:
+    """The top of ``note``'s card: the same for every reader but for what the author is shown (a
+    set's name) and what the one recipient of a private note is shown ("Private to you")."""
+    context = {"note": note, "viewer_is_author": viewer_is_author, "viewer_is_recipient": viewer_is_recipient}
+    key = _top_key(note, viewer_is_author, viewer_is_recipient)
+    return _reused(key, lambda: get_template(CARD_TOP).render(context), reuse)
 
 
 # A stand-in id: the path of a note-specific URL is reversed once per process with it, then
@@ -141,7 +144,12 @@ def reply_item(reply, *, viewer, reuse: bool = True) -> SafeString:
 def note_card(note: Note, counts, *, viewer, csrf_token: str, back_to: str, reuse: bool = True) -> SafeString:
     """The whole card of ``note`` as ``viewer`` sees it."""
     signed_in = viewer is not None and viewer.is_authenticated
-    top = card_top(note, viewer_is_author=signed_in and note.author_id == viewer.pk, reuse=reuse)
+    top = card_top(
+        note,
+        viewer_is_author=signed_in and note.author_id == viewer.pk,
+        viewer_is_recipient=signed_in and note.recipient_id is not None and note.recipient_id == viewer.pk,
+        reuse=reuse,
+    )
     footer = card_footer(note, counts, viewer=viewer, csrf_token=csrf_token, back_to=back_to)
     return mark_safe(f"{top}{footer}\n  </div>\n</article>\n")
 

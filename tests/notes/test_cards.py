@@ -87,3 +87,22 @@ def test_a_reply_says_your_note_to_the_notes_author_only(make_user):
     assert "your note" not in for_bob and "Ann’s note" in for_bob
     loaded.body = "no, sorry"
     assert "no, sorry" in str(cards.reply_item(loaded, viewer=bob))
+
+
+def test_the_recipient_of_a_private_note_reads_private_to_you(client, make_user):
+    """Issue 14, item 5: the one recipient is told the note is to them, not shown their own
+    name; the author still sees whom they sent it to."""
+    from tests.notes.conftest import befriend
+
+    ann, bob = make_user("ann6", display_name="Ann"), make_user("bob6", display_name="Bob Baker")
+    befriend(ann, bob)
+    note = services.note_create(author=ann, kind="message", audience="friend", recipient=bob, body="psst")
+    note = Note.objects.select_related("author", "recipient").get(pk=note.pk)
+    assert '<span class="audience audience-private">Private to you</span>' in render(note, viewer=bob)
+    assert '<span class="audience audience-private">Private to Bob Baker</span>' in render(note, viewer=ann)
+    for viewer, badge in ((bob, "Private to you"), (ann, "Private to Bob Baker")):
+        client.force_login(viewer)
+        for page in ("/", f"/notes/{note.pk}/", "/?show=private"):
+            html = client.get(page).content.decode()
+            assert f'audience-private">{badge}</span>' in html, (viewer, page)
+            assert "Private to you" not in html or viewer == bob
