@@ -166,7 +166,9 @@ def composer_fields(form, *, reuse: bool = True) -> str:
     initial values (the CSRF token stays outside), so it is reused like a card's top."""
     if form.is_bound or not reuse:
         return get_template(COMPOSER_FIELDS).render({"form": form})
-    key = (_frozen(form.fields["audience"].choices), tuple(sorted(form.initial.items())), form.max_upload_bytes)
+    # Not the idempotency key: it is fresh for every showing and rendered outside these fields.
+    initial = tuple(sorted((name, value) for name, value in form.initial.items() if name != "idempotency_key"))
+    key = (_frozen(form.fields["audience"].choices), initial, form.max_upload_bytes)
     html = _composers.get(key)
     if html is None:
         html = get_template(COMPOSER_FIELDS).render({"form": form})

@@ -50,6 +50,17 @@ HOME_FILTERS = {
 }
 
 
+def home_filter_shows_own(note: Note, show: str) -> bool:
+    """Whether ``note``, which the reader sent, is in their home stream under the filter
+    ``show`` (``home_note_ids``: the inbox holds every note a person sends; an unknown filter
+    is "all")."""
+    if show == "private":
+        return note.audience == Note.Audience.FRIEND
+    if show in Note.Kind.values:
+        return note.kind == show
+    return show != "replies"
+
+
 @dataclass
 class Page:
     """One page of a stream: notes and/or replies newest first, and where the next page starts."""

@@ -11,9 +11,8 @@ from django.views.decorators.http import require_POST
 
 from cache.pages import cached_page
 from notes import moderation, selectors, services, streams, visibility
-from notes.forms import ForwardForm, NoteForm, ReplyForm, ReportForm
-from notes.models import Note
-from pownce.uploads import accepts_uploads
+from notes.forms import ForwardForm, ReplyForm, ReportForm
+from notes.views.posting import note_url
 
 
 def _back(request, default: str):
@@ -42,30 +41,6 @@ def _note_page(request, note_id: int, *, status: int = 200, **forms):
 @cached_page
 def note_detail(request, note_id: int):
     return _note_page(request, note_id)
-
-
-@accepts_uploads
-@login_required
-def note_new(request):
-    if request.method == "POST":
-        form = NoteForm(request.POST, request.FILES, author=request.user)
-        if form.is_valid():
-            try:
-                note = services.note_create(author=request.user, **form.note_kwargs())
-            except ValidationError as error:
-                form.add_error(None, error)
-            else:
-                return redirect(note_url(note))
-        status = 400
-    else:
-        kind = request.GET.get("kind")
-        form = NoteForm(author=request.user, initial={"kind": kind} if kind in Note.Kind.values else None)
-        status = 200
-    return render(request, "notes/note_new.html", {"form": form}, status=status)
-
-
-def note_url(note: Note) -> str:
-    return reverse("note_detail", args=[note.pk])
 
 
 def _visible_for_post(request, note_id: int):
