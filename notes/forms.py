@@ -49,7 +49,12 @@ class AudienceMixin:
     """
 
     def _audience_field(
-        self, author: User, options: AudienceOptions | None = None, *, remembered: str = ""
+        self,
+        author: User,
+        options: AudienceOptions | None = None,
+        *,
+        remembered: str = "",
+        widget: forms.Select | None = None,
     ) -> forms.ChoiceField:
         """With ``remembered`` (the author's last choice), that choice is offered first if it
         still exists; if it does not (the set was deleted, the friend is no longer one), no
@@ -73,7 +78,7 @@ class AudienceMixin:
             label="Send to",
             choices=choices,
             initial=initial,
-            widget=AudienceSelect(attrs={"aria-describedby": "audience-marker"}),
+            widget=widget or forms.Select(),
             error_messages={"required": "Choose who the note goes to."},
         )
 
@@ -129,7 +134,9 @@ class NoteForm(AudienceMixin, forms.Form):
 
     def __init__(self, *args, author: User, audience: AudienceOptions | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["audience"] = self._audience_field(author, audience, remembered=author.last_audience)
+        # The marker next to "Send it" (notes/_composer_fields.html) describes the choice.
+        select = AudienceSelect(attrs={"aria-describedby": "audience-marker"})
+        self.fields["audience"] = self._audience_field(author, audience, remembered=author.last_audience, widget=select)
         if not self.is_bound:
             self.initial["idempotency_key"] = uuid.uuid4().hex
             # In the form's initial values, which key its reused HTML (notes/cards.py).

@@ -105,6 +105,22 @@ def visible_note(viewer, note_id: int) -> Note:
     return note
 
 
+def own_note(user, note_id: int) -> Note:
+    """``user``'s own note ``note_id`` (what they may delete, hidden or not); Http404 otherwise."""
+    note = Note.objects.filter(pk=note_id, author_id=user.pk).first() if 0 < note_id < 2**63 else None
+    if note is None:
+        raise Http404("No such note")
+    return note
+
+
+def own_reply(user, reply_id: int) -> Reply:
+    """``user``'s own reply ``reply_id`` (what they may delete); Http404 otherwise."""
+    reply = Reply.objects.filter(pk=reply_id, author_id=user.pk).first() if 0 < reply_id < 2**63 else None
+    if reply is None:
+        raise Http404("No such reply")
+    return reply
+
+
 def _inbox(viewer) -> tuple[int, ...]:
     return idlists.get(caching.inbox(viewer.pk), inbox_loader(viewer))
 

@@ -192,4 +192,83 @@
       send(form, event);
     }
   });
+
+  // --- "Delete…" asks in a dialog ---------------------------------------------------------------
+  // The link leads to a page that asks "Delete this note?"; here the same question is asked on
+  // the page, and "Delete" posts the same form that page would (with a CSRF token the page holds).
+
+  var dialog = null;
+  var opener = null;
+
+  function confirmDialog() {
+    if (dialog) return dialog;
+    dialog = document.createElement("dialog");
+    dialog.className = "confirm-dialog";
+    dialog.setAttribute("aria-labelledby", "confirm-dialog-title");
+    dialog.setAttribute("aria-describedby", "confirm-dialog-detail");
+    dialog.innerHTML =
+      '<form method="post" class="confirm-dialog-form">' +
+      '<h2 id="confirm-dialog-title"></h2><p id="confirm-dialog-detail"></p>' +
+      '<input type="hidden" name="csrfmiddlewaretoken"><input type="hidden" name="next">' +
+      '<div class="confirm-dialog-buttons"><button type="submit" class="btn btn-danger">Delete</button> ' +
+      '<button type="button" class="btn confirm-dialog-cancel">Cancel</button></div></form>';
+    document.body.appendChild(dialog);
+    dialog.querySelector(".confirm-dialog-cancel").addEventListener("click", function () {
+      dialog.close();
+    });
+    dialog.addEventListener("click", function (event) {
+      if (event.target === dialog) dialog.close(); // a click on the backdrop
+    });
+    dialog.addEventListener("close", function () {
+      if (opener && document.contains(opener)) opener.focus();
+    });
+    return dialog;
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target instanceof Element ? event.target.closest("a[data-confirm]") : null;
+    if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    var token = document.querySelector('input[name="csrfmiddlewaretoken"]');
+    var url = new URL(link.href, window.location.href);
+    if (!token || typeof HTMLDialogElement !== "function" || url.origin !== window.location.origin) return;
+    event.preventDefault();
+    var box = confirmDialog();
+    var form = box.querySelector("form");
+    form.action = url.pathname;
+    form.elements.next.value = url.searchParams.get("next") || "";
+    form.elements.csrfmiddlewaretoken.value = token.value;
+    box.querySelector("h2").textContent = link.getAttribute("data-confirm");
+    box.querySelector("#confirm-dialog-detail").textContent = link.getAttribute("data-confirm-detail") || "";
+    var menu = link.closest("details");
+    opener = menu ? menu.querySelector("summary") : link;
+    if (menu) menu.open = false;
+    box.showModal();
+    box.querySelector(".confirm-dialog-cancel").focus(); // the safe choice first
+  });
+
+  // --- Menus and folded sections ------------------------------------------------------------------
+
+  // One card menu open at a time: a click elsewhere or Escape closes it.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.note-menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details.note-menu[open]").forEach(function (menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    });
+  });
+
+  // A link to a part of the page inside a closed <details> (the card menu's "Report…") opens it.
+  function openTarget() {
+    var id = window.location.hash.slice(1);
+    var target = id ? document.getElementById(decodeURIComponent(id)) : null;
+    var folded = target ? target.closest("details") : null;
+    if (folded) folded.open = true;
+  }
+  window.addEventListener("hashchange", openTarget);
+  openTarget();
 })();
