@@ -49,14 +49,17 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture
 def new_person(request, chromium) -> Iterator[Callable]:
     """``new_person()`` opens a fresh browser context (its own cookies: one person) on the
-    site behind HAProxy and returns its first page. When the test fails, every page still open
-    is saved as ``test-artifacts/failed-<n>.png`` for a look at what the browser showed."""
+    site behind HAProxy and returns its first page; ``new_person(java_script_enabled=False)``
+    one without JavaScript (any option of Playwright's ``new_context``). When the test fails,
+    every page still open is saved as ``test-artifacts/failed-<n>.png`` for a look at what the
+    browser showed."""
     contexts = []
     for stale in ARTIFACTS.glob("failed-*.png"):
         stale.unlink()
 
-    def open_page():
-        context = chromium.new_context(base_url=HAPROXY, viewport=DESKTOP, accept_downloads=True)
+    def open_page(**options):
+        options = {"viewport": DESKTOP, "accept_downloads": True, **options}
+        context = chromium.new_context(base_url=HAPROXY, **options)
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()
