@@ -101,7 +101,8 @@ class AudienceMixin:
     @property
     def audience_kind(self) -> str:
         """The kind of audience the form shows now (``public``, ``set``…; "" for none), for styles."""
-        return str(self["audience"].value() or "").partition(":")[0]
+        kind = str(self["audience"].value() or "").partition(":")[0]
+        return kind if kind in Note.Audience.values else ""
 
 
 def _flat(choices) -> list[tuple]:

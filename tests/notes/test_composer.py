@@ -251,3 +251,9 @@ def test_the_public_stream_and_ones_own_profile_link_a_form_that_comes_back_ther
 def test_the_form_page_takes_no_address_of_another_site(ann_client):
     form = ann_client.get("/notes/new/?next=https://evil.example/").content.decode()
     assert '<input type="hidden" name="next" value="/">' in form and "evil" not in form
+
+
+def test_an_audience_that_is_no_choice_is_refused_and_marked_as_none(ann_client):
+    response = send(ann_client, audience='everyone" onclick="x')
+    assert response.status_code == 400 and not Note.objects.exists()
+    assert marker(response.content.decode()) == ("none", "Choose who it goes to")
