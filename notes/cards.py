@@ -2,10 +2,11 @@
 
 Rendering a stream's twenty cards with the template engine is most of a warm page's cost. A
 card's top — author, audience, content — depends only on the note, the people it names,
-whether the reader wrote it (a set's name is shown to its author only) and how long ago it
-was sent, in words ("5 minutes ago"), and whether the stream marks public notes (the public
-stream, where every note is public, does not). Its HTML is kept in a per-process LRU keyed by all of
-those values themselves, so an edit, a rename or the passing minute make a new key: an entry
+whether the reader wrote it (a set's name is shown to its author only) or is its one recipient
+("Private to you"), how long ago it was sent, in words ("5 minutes ago"), and whether the
+stream marks public notes (the public stream, where every note is public, does not). Its HTML
+is kept in a per-process LRU keyed by all of those values themselves, so an edit, a rename or
+the passing minute make a new key: an entry
 can never be stale, only unused, and nothing is shared between processes. The footer (reply
 and star counts, the reader's own star, the menu of what else the reader may do with the note,
 the CSRF token, where to come back to) is built for every request.
