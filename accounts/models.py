@@ -46,6 +46,11 @@ class User(AbstractUser):
     # Set by moderators: a suspended person cannot log in, and their notes and profile are gone
     # for every reader (the streams drop notes whose author is suspended when they load authors).
     is_suspended = models.BooleanField("suspended", default=False, db_index=True)
+    # The "Send to" the person's note form chose last ("public", "friends", "set:<id>",
+    # "friend:<id>"; notes/forms.py), which the form offers again: after a private note the
+    # next one is not silently public. Part of the user row, so of every cached page's identity
+    # (cache/pages.py): a page showing the form changes with it.
+    last_audience = models.CharField(max_length=40, blank=True, default="")
 
     objects = PownceUserManager()
 

@@ -114,6 +114,15 @@ def profile_update(user: User, *, display_name: str, bio: str, location: str, we
     return user
 
 
+def audience_remember(user: User, choice: str) -> None:
+    """Keep ``choice`` as the audience ``user``'s note form offers next (``User.last_audience``).
+    Written only when it changes; the save invalidates the cached user (and so the pages that
+    show the form) like any other change of the row."""
+    if user.last_audience != choice:
+        user.last_audience = choice
+        user.save(update_fields=["last_audience"])
+
+
 # --- Photos ------------------------------------------------------------------------------------
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024

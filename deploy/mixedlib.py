@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 # What the load asks for, in percent of requests: 90 % reads, home being half of them, and 10 %
 # writes through the site's own forms. A write is made from the page that holds its form, just
 # read by the same person (a post from home, a reply or a star from a note page, a befriending
-# from a profile). A post or a reply redirects to its note page and the author's browser follows
-# (FOLLOW_UPS): those reads are note-page reads, so "note" is drawn that much less often itself.
+# from a profile). A post redirects back to the page it was sent from (home), a reply to its note
+# page, and the author's browser follows (FOLLOW_UPS): those reads are home and note-page reads,
+# so "home" and "note" are drawn that much less often themselves.
 MIX: dict[str, float] = {
-    "home": 45.0,
-    "note": 11.5,
+    "home": 41.0,
+    "note": 15.5,
     "profile": 13.5,
     "public": 13.5,
     "post": 4.0,
@@ -30,7 +31,7 @@ MIX: dict[str, float] = {
 }
 READS = frozenset({"home", "note", "profile", "public"})
 WRITES = frozenset(MIX) - READS
-FOLLOW_UPS = {"post": "note", "reply": "note"}
+FOLLOW_UPS = {"post": "home", "reply": "note"}
 # The page a write's form is on.
 FORM_PAGE = {"post": "home", "reply": "note", "star": "note", "befriend": "profile"}
 # Of the notes posted: to the public, or to all the author's friends.

@@ -2,12 +2,14 @@
 
 Rendering a stream's twenty cards with the template engine is most of a warm page's cost. A
 card's top — author, audience, content — depends only on the note, the people it names,
-whether the reader wrote it (a set's name is shown to its author only) and how long ago it
-was sent, in words ("5 minutes ago"). Its HTML is kept in a per-process LRU keyed by all of
-those values themselves, so an edit, a rename or the passing minute make a new key: an entry
+whether the reader wrote it (a set's name is shown to its author only) or is its one recipient
+("Private to you"), how long ago it was sent, in words ("5 minutes ago"), and whether the
+stream marks public notes (the public stream, where every note is public, does not). Its HTML
+is kept in a per-process LRU keyed by all of those values themselves, so an edit, a rename or
+the passing minute make a new key: an entry
 can never be stale, only unused, and nothing is shared between processes. The footer (reply
-and star counts, the reader's own star, the CSRF token, where to come back to) is built for
-every request.
+and star counts, the reader's own star, the menu of what else the reader may do with the note,
+the CSRF token, where to come back to) is built for every request.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from functools import lru_cache
+from urllib.parse import quote
 
 from django.template.loader import get_template
 from django.urls import reverse
@@ -63,7 +66,7 @@ def _person(user) -> tuple:
     return (user.pk, user.username, user.name, user.photo.name, user.photo_small.name)
 
 
-def _top_key(note: Note, viewer_is_author: bool) -> tuple:
+def _top_key(note: Note, viewer_is_author: bool, viewer_is_recipient: bool, public_badge: bool) -> tuple:
     friend_set = note.friend_set if viewer_is_author and note.friend_set_id else None
     return (
         note.pk, note.kind, note.audience, note.body, note.url, note.file.name, note.file_name,
@@ -71,7 +74,7 @@ def _top_key(note: Note, viewer_is_author: bool) -> tuple:
         note.event_name, note.event_place,
         note.event_start, note.created, note.forwarded_from_id, _person(note.author), _person(note.recipient),
         _person(note.forwarded_from_author), friend_set.name if friend_set else None, viewer_is_author,
-        ago(note.created),
+        viewer_is_recipient, public_badge, ago(note.created),
     )  # fmt: skip
 
 
@@ -87,9 +90,25 @@ def _reused(key: tuple, render, reuse: bool) -> str:
     return html
 
 
-def card_top(note: Note, *, viewer_is_author: bool, reuse: bool = True) -> str:
-    context = {"note": note, "viewer_is_author": viewer_is_author}
-    return _reused(_top_key(note, viewer_is_author), lambda: get_template(CARD_TOP).render(context), reuse)
+def card_top(
+    note: Note,
+    *,
+    viewer_is_author: bool,
+    viewer_is_recipient: bool = False,
+    public_badge: bool = True,
+    reuse: bool = True,
+) -> str:
+    """The top of ``note``'s card: the same for every reader but for what the author is shown (a
+    set's name) and what the one recipient of a private note is shown ("Private to you"). A
+    public note is marked "Public" unless ``public_badge`` is off (a stream of public notes only)."""
+    context = {
+        "note": note,
+        "viewer_is_author": viewer_is_author,
+        "viewer_is_recipient": viewer_is_recipient,
+        "public_badge": public_badge,
+    }
+    key = _top_key(note, viewer_is_author, viewer_is_recipient, public_badge)
+    return _reused(key, lambda: get_template(CARD_TOP).render(context), reuse)
 
 
 # A stand-in id: the path of a note-specific URL is reversed once per process with it, then
@@ -124,7 +143,42 @@ def card_footer(note: Note, counts, *, viewer, csrf_token: str, back_to: str) ->
         )
     elif stars:
         html += f'<span class="star">★ <span>{stars}</span></span>'
-    return mark_safe(html + "</footer>")
+    return mark_safe(html + _menu(note, counts, viewer=viewer, back_to=back_to) + "</footer>")
+
+
+# Said by the delete link's dialog (static/js/notes.js) and by the page it leads to without it.
+DELETE_NOTE_DETAIL = "It is deleted for everyone who can see it, with its replies and stars. This cannot be undone."
+DELETE_REPLY_DETAIL = "It is deleted for everyone who can see it. This cannot be undone."
+
+
+def delete_link(action: str, *, what: str, back_to: str, css: str = "") -> str:
+    """A "Delete" link: to the confirmation page without JavaScript, a dialog with it."""
+    detail = DELETE_NOTE_DETAIL if what == "note" else DELETE_REPLY_DETAIL
+    href = f"{action}?next={quote(back_to, safe='/')}" if back_to else action
+    attrs = f' class="{escape(css)}"' if css else ""
+    return (
+        f'<a{attrs} href="{escape(href)}" data-confirm="Delete this {escape(what)}?"'
+        f' data-confirm-detail="{escape(detail)}">Delete…</a>'
+    )
+
+
+def _menu(note: Note, counts, *, viewer, back_to: str) -> str:
+    """The card's small menu (a <details>, so it opens without JavaScript): forward and report,
+    which lead to their forms on the note's page, and delete for the author."""
+    page = _path("note_detail", note.pk)
+    items = []
+    if visibility.may_forward(viewer, note, blocks=counts.blocks if counts else frozenset()):
+        items.append(f'<li><a href="{page}#forward">Forward…</a></li>')
+    if visibility.may_report(viewer, note):
+        items.append(f'<li><a href="{page}#report">Report…</a></li>')
+    if visibility.signed_in(viewer) and note.author_id == viewer.pk:
+        items.append(f"<li>{delete_link(_path('note_delete', note.pk), what='note', back_to=back_to)}</li>")
+    if not items:
+        return ""
+    return (
+        '<details class="note-menu"><summary title="More" aria-label="More actions for this note">'
+        f'<span aria-hidden="true">⋯</span></summary><ul>{"".join(items)}</ul></details>'
+    )
 
 
 def reply_item(reply, *, viewer, reuse: bool = True) -> SafeString:
@@ -139,10 +193,18 @@ def reply_item(reply, *, viewer, reuse: bool = True) -> SafeString:
     return mark_safe(_reused(key, lambda: get_template(REPLY_ITEM).render(context), reuse))
 
 
-def note_card(note: Note, counts, *, viewer, csrf_token: str, back_to: str, reuse: bool = True) -> SafeString:
+def note_card(
+    note: Note, counts, *, viewer, csrf_token: str, back_to: str, public_badge: bool = True, reuse: bool = True
+) -> SafeString:
     """The whole card of ``note`` as ``viewer`` sees it."""
     signed_in = viewer is not None and viewer.is_authenticated
-    top = card_top(note, viewer_is_author=signed_in and note.author_id == viewer.pk, reuse=reuse)
+    top = card_top(
+        note,
+        viewer_is_author=signed_in and note.author_id == viewer.pk,
+        viewer_is_recipient=signed_in and note.recipient_id is not None and note.recipient_id == viewer.pk,
+        public_badge=public_badge,
+        reuse=reuse,
+    )
     footer = card_footer(note, counts, viewer=viewer, csrf_token=csrf_token, back_to=back_to)
     return mark_safe(f"{top}{footer}\n  </div>\n</article>\n")
 
@@ -159,7 +221,9 @@ def composer_fields(form, *, reuse: bool = True) -> str:
     initial values (the CSRF token stays outside), so it is reused like a card's top."""
     if form.is_bound or not reuse:
         return get_template(COMPOSER_FIELDS).render({"form": form})
-    key = (_frozen(form.fields["audience"].choices), tuple(sorted(form.initial.items())), form.max_upload_bytes)
+    # Not the idempotency key: it is fresh for every showing and rendered outside these fields.
+    initial = tuple(sorted((name, value) for name, value in form.initial.items() if name != "idempotency_key"))
+    key = (_frozen(form.fields["audience"].choices), initial, form.max_upload_bytes)
     html = _composers.get(key)
     if html is None:
         html = get_template(COMPOSER_FIELDS).render({"form": form})

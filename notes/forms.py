@@ -16,6 +16,31 @@ IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 
 
+def audience_marker(choice: str, label: str) -> str:
+    """What the note form says next to "Send it" about who will read the note, for the "Send
+    to" ``choice`` whose label is ``label``."""
+    kind, _, _ = (choice or "").partition(":")
+    if kind == Note.Audience.PUBLIC:
+        return "Public: anyone can see it"
+    if kind == Note.Audience.FRIENDS:
+        return "Only your friends"
+    if kind == Note.Audience.SET:
+        return f"Only your set {label}"
+    if kind == Note.Audience.FRIEND:
+        return f"Private to {label.rsplit(' (@', 1)[0]}"
+    return "Choose who it goes to"
+
+
+class AudienceSelect(forms.Select):
+    """The "Send to" select; each option carries its marker (``data-marker``) for the script
+    that keeps the marker next to "Send it" true when the choice changes (static/js/notes.js)."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        option["attrs"]["data-marker"] = audience_marker(str(value), str(label))
+        return option
+
+
 class AudienceMixin:
     """An "audience" select: the public, all friends, one of the author's sets, or one friend.
 
@@ -23,7 +48,17 @@ class AudienceMixin:
     the choice into the ``audience=``, ``friend_set=`` and ``recipient=`` of the services.
     """
 
-    def _audience_field(self, author: User, options: AudienceOptions | None = None) -> forms.ChoiceField:
+    def _audience_field(
+        self,
+        author: User,
+        options: AudienceOptions | None = None,
+        *,
+        remembered: str = "",
+        widget: forms.Select | None = None,
+    ) -> forms.ChoiceField:
+        """With ``remembered`` (the author's last choice), that choice is offered first if it
+        still exists; if it does not (the set was deleted, the friend is no longer one), no
+        audience is chosen and the form asks for one, rather than falling back to the public."""
         options = options or audience_options(author)
         sets = [(f"set:{s.pk}", s.name) for s in options.sets]
         friends = [(f"friend:{u.pk}", f"{u.name} (@{u.username})") for u in options.friends]
@@ -32,7 +67,20 @@ class AudienceMixin:
             choices.append(("A set", sets))
         if friends:
             choices.append(("One friend (private)", friends))
-        return forms.ChoiceField(label="Send to", choices=choices, initial=Note.Audience.PUBLIC)
+        initial = Note.Audience.PUBLIC
+        if remembered:
+            if remembered in {value for value, _ in [*choices[:2], *sets, *friends]}:
+                initial = remembered
+            else:
+                choices.insert(0, ("", "Choose who it goes to…"))
+                initial = ""
+        return forms.ChoiceField(
+            label="Send to",
+            choices=choices,
+            initial=initial,
+            widget=widget or forms.Select(),
+            error_messages={"required": "Choose who the note goes to."},
+        )
 
     def audience_kwargs(self) -> dict:
         choice = self.cleaned_data["audience"]
@@ -42,6 +90,29 @@ class AudienceMixin:
         if audience == Note.Audience.FRIEND:
             return {"audience": audience, "recipient": User.objects.filter(pk=pk).first()}
         return {"audience": audience}
+
+    @property
+    def audience_marker(self) -> str:
+        """The marker for the choice the form shows now (the one sent back, or the initial one)."""
+        choice = str(self["audience"].value() or "")
+        labels = dict(_flat(self.fields["audience"].choices))
+        return audience_marker(choice, str(labels.get(choice, "")))
+
+    @property
+    def audience_kind(self) -> str:
+        """The kind of audience the form shows now (``public``, ``set``…; "" for none), for styles."""
+        kind = str(self["audience"].value() or "").partition(":")[0]
+        return kind if kind in Note.Audience.values else ""
+
+
+def _flat(choices) -> list[tuple]:
+    flat = []
+    for value, label in choices:
+        if isinstance(label, list | tuple):
+            flat.extend(label)
+        else:
+            flat.append((value, label))
+    return flat
 
 
 class NoteForm(AudienceMixin, forms.Form):
@@ -64,9 +135,13 @@ class NoteForm(AudienceMixin, forms.Form):
 
     def __init__(self, *args, author: User, audience: AudienceOptions | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["audience"] = self._audience_field(author, audience)
+        # The marker next to "Send it" (notes/_composer_fields.html) describes the choice.
+        select = AudienceSelect(attrs={"aria-describedby": "audience-marker"})
+        self.fields["audience"] = self._audience_field(author, audience, remembered=author.last_audience, widget=select)
         if not self.is_bound:
             self.initial["idempotency_key"] = uuid.uuid4().hex
+            # In the form's initial values, which key its reused HTML (notes/cards.py).
+            self.initial.setdefault("audience", self.fields["audience"].initial)
 
     def clean_idempotency_key(self) -> str:
         # Only the form's own keys count; anything else sends the note without one.

@@ -50,6 +50,17 @@ HOME_FILTERS = {
 }
 
 
+def home_filter_shows_own(note: Note, show: str) -> bool:
+    """Whether ``note``, which the reader sent, is in their home stream under the filter
+    ``show`` (``home_note_ids``: the inbox holds every note a person sends; an unknown filter
+    is "all")."""
+    if show == "private":
+        return note.audience == Note.Audience.FRIEND
+    if show in Note.Kind.values:
+        return note.kind == show
+    return show != "replies"
+
+
 @dataclass
 class Page:
     """One page of a stream: notes and/or replies newest first, and where the next page starts."""
@@ -92,6 +103,22 @@ def visible_note(viewer, note_id: int) -> Note:
     if not visibility.is_shown(note):
         raise Http404("No such note")
     return note
+
+
+def own_note(user, note_id: int) -> Note:
+    """``user``'s own note ``note_id`` (what they may delete, hidden or not); Http404 otherwise."""
+    note = Note.objects.filter(pk=note_id, author_id=user.pk).first() if 0 < note_id < 2**63 else None
+    if note is None:
+        raise Http404("No such note")
+    return note
+
+
+def own_reply(user, reply_id: int) -> Reply:
+    """``user``'s own reply ``reply_id`` (what they may delete); Http404 otherwise."""
+    reply = Reply.objects.filter(pk=reply_id, author_id=user.pk).first() if 0 < reply_id < 2**63 else None
+    if reply is None:
+        raise Http404("No such reply")
+    return reply
 
 
 def _inbox(viewer) -> tuple[int, ...]:

@@ -21,6 +21,9 @@ PAYLOADS = [
     'http://example.com/"onmouseover="alert(1)',
     "http://x.com/<script>alert(1)</script>",
     "{{ request.user.password }}{% csrf_token %}",
+    # Mentions become links too: a name followed by a break-out, a mention inside an address.
+    "@ann\"><script>alert(1)</script> @ann'onmouseover=alert(1)",
+    'http://x.com/@ann"onmouseover="alert(1)',
 ]
 # Addresses with a scheme that is not the web's: a link field must refuse each of them.
 SCRIPT_SCHEME_URLS = [

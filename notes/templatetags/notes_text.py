@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 from django import template
 from django.utils import timezone
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
 
+from accounts import text
 from cache import pages
 from notes import files
 
 register = template.Library()
-
-# Runs on already-escaped text, so a match can contain no quote, < or >; it stops before an
-# entity like &quot; or &lt; that stood for one, and before trailing punctuation.
-_URL = re.compile(r"\bhttps?://(?:[^\s&]|&amp;)+?(?=[.,;:!?)\]]*(?:\s|&(?!amp;)|$))", re.IGNORECASE)
-
-
-@register.filter(is_safe=True)
-def linkify(text: str) -> SafeString:
-    """Escape ``text``, then turn http(s) addresses in it into links; nothing else becomes a link."""
-    escaped = escape(text)
-    linked = _URL.sub(lambda m: f'<a href="{m.group(0)}" rel="nofollow noopener">{m.group(0)}</a>', escaped)
-    return mark_safe(linked)
+# Web addresses and @usernames become links, nothing else (accounts/text.py).
+register.filter("linkify", text.linkify, is_safe=True)
 
 
 @register.filter

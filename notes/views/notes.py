@@ -7,13 +7,13 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from cache.pages import cached_page
-from notes import moderation, selectors, services, streams, visibility
-from notes.forms import ForwardForm, NoteForm, ReplyForm, ReportForm
-from notes.models import Note
-from pownce.uploads import accepts_uploads
+from notes import cards, moderation, selectors, services, streams, visibility
+from notes.forms import ForwardForm, ReplyForm, ReportForm
+from notes.views.back import return_address
+from notes.views.posting import note_url
 
 
 def _back(request, default: str):
@@ -44,30 +44,6 @@ def note_detail(request, note_id: int):
     return _note_page(request, note_id)
 
 
-@accepts_uploads
-@login_required
-def note_new(request):
-    if request.method == "POST":
-        form = NoteForm(request.POST, request.FILES, author=request.user)
-        if form.is_valid():
-            try:
-                note = services.note_create(author=request.user, **form.note_kwargs())
-            except ValidationError as error:
-                form.add_error(None, error)
-            else:
-                return redirect(note_url(note))
-        status = 400
-    else:
-        kind = request.GET.get("kind")
-        form = NoteForm(author=request.user, initial={"kind": kind} if kind in Note.Kind.values else None)
-        status = 200
-    return render(request, "notes/note_new.html", {"form": form}, status=status)
-
-
-def note_url(note: Note) -> str:
-    return reverse("note_detail", args=[note.pk])
-
-
 def _visible_for_post(request, note_id: int):
     """Outsiders of a note get 404 before anything else, the signed-out audience a log-in."""
     selectors.visible_note(request.user, note_id)
@@ -91,12 +67,26 @@ def reply_create(request, note_id: int):
     return _note_page(request, note_id, status=400, reply_form=form)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def reply_delete(request, reply_id: int):
-    reply = services.reply_delete(user=request.user, reply_id=reply_id)
-    messages.success(request, "Your reply was deleted.")
-    return redirect("note_detail", reply.note_id)
+    """GET asks "Delete this reply?" (the page without JavaScript; with it, a dialog asks and
+    posts); POST deletes, then goes back to the reply's note."""
+    if request.method == "POST":
+        reply = services.reply_delete(user=request.user, reply_id=reply_id)
+        messages.success(request, "Your reply was deleted.")
+        return redirect("note_detail", reply.note_id)
+    reply = selectors.own_reply(request.user, reply_id)
+    note_page = reverse("note_detail", args=[reply.note_id])
+    context = {
+        "what": "reply",
+        "text": reply.body,
+        "action": reverse("reply_delete", args=[reply.pk]),
+        "detail": cards.DELETE_REPLY_DETAIL,
+        "next": note_page,
+        "cancel": f"{note_page}#reply-{reply.pk}",
+    }
+    return render(request, "notes/delete_confirm.html", context)
 
 
 @require_POST
@@ -131,12 +121,31 @@ def star_remove(request, note_id: int):
     return _back(request, reverse("note_detail", args=[note_id]))
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def note_delete(request, note_id: int):
-    services.note_delete(user=request.user, note_id=note_id)
-    messages.success(request, "Your note was deleted.")
-    return redirect("home")
+    """GET asks "Delete this note?" (the page without JavaScript; with it, a dialog asks and
+    posts); POST deletes, then goes back to ``next`` — the stream the note was deleted from —
+    or home when that was the note's own page, which is gone."""
+    note_page = reverse("note_detail", args=[note_id])
+    target = request.POST.get("next") if request.method == "POST" else request.GET.get("next")
+    back = return_address(target, default=reverse("home"))
+    if back.split("?")[0] == note_page:
+        back = reverse("home")
+    if request.method == "POST":
+        services.note_delete(user=request.user, note_id=note_id)
+        messages.success(request, "Your note was deleted.")
+        return redirect(back)
+    note = selectors.own_note(request.user, note_id)
+    context = {
+        "what": "note",
+        "text": note.title or note.body,
+        "action": reverse("note_delete", args=[note.pk]),
+        "detail": cards.DELETE_NOTE_DETAIL,
+        "next": back,
+        "cancel": return_address(target, default=note_page) + f"#note-{note.pk}",
+    }
+    return render(request, "notes/delete_confirm.html", context)
 
 
 @require_POST

@@ -50,15 +50,16 @@ def pytest_runtest_makereport(item, call):
 def new_person(request, chromium) -> Iterator[Callable]:
     """``new_person()`` opens a fresh browser context (its own cookies: one person) on the
     site behind HAProxy and returns its first page; keyword arguments go to Playwright's
-    ``new_context`` (e.g. ``bypass_csp=True`` to inject a checker's script). When the test
-    fails, every page still open is saved as ``test-artifacts/failed-<n>.png`` for a look at
-    what the browser showed."""
+    ``new_context`` (``java_script_enabled=False`` for a browser without JavaScript,
+    ``bypass_csp=True`` to inject a checker's script). When the test fails, every page still
+    open is saved as ``test-artifacts/failed-<n>.png`` for a look at what the browser showed."""
     contexts = []
     for stale in ARTIFACTS.glob("failed-*.png"):
         stale.unlink()
 
     def open_page(**options):
-        context = chromium.new_context(base_url=HAPROXY, viewport=DESKTOP, accept_downloads=True, **options)
+        options = {"viewport": DESKTOP, "accept_downloads": True, **options}
+        context = chromium.new_context(base_url=HAPROXY, **options)
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()

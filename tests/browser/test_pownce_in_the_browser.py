@@ -23,7 +23,6 @@ pytestmark = [
 ]
 
 PASSWORD = "a long browser password 42"
-NOTE_URL = re.compile(r"/notes/(\d+)/$")
 BIG_FILE_BYTES = 6 * 1024 * 1024
 UPLOAD_BYTES_PER_SECOND = 16 * 1024 * 1024
 
@@ -99,13 +98,20 @@ def choose_kind(page, kind: str) -> None:
     assert page.locator(f'input[name="kind"][value="{kind}"]').is_checked()
 
 
+def sent_note(page) -> int:
+    """The id of the note just sent from home: the script puts its card at the top of the
+    stream, without leaving the page."""
+    card = page.locator(".stream > article.note-new").first
+    card.wait_for()
+    return int(card.get_attribute("id").removeprefix("note-"))
+
+
 def send(page, *, audience: str | None = None) -> int:
-    """Press "Send it" on the composer; return the id of the note the browser lands on."""
+    """Press "Send it" on the composer; return the id of the note sent."""
     if audience:
         page.select_option("#id_audience", label=audience)
     page.get_by_role("button", name="Send it").click()
-    page.wait_for_url(NOTE_URL)
-    return int(NOTE_URL.search(page.url).group(1))
+    return sent_note(page)
 
 
 def post_message(page, body: str, *, audience: str | None = None) -> int:
@@ -199,7 +205,7 @@ def test_two_friends_share_every_kind_of_note_in_the_browser(
     bob_message = post_message(bob, "Fresh sourdough is out of the oven.")
     bob_link = post_link(bob, "https://example.org/bread", "How to keep a starter alive.")
     bob_file = post_file(bob, "field.png", "image/png", picture, "The field behind the bakery.")
-    assert card(bob, bob_file).locator(".note-thumb img").is_visible()
+    card(bob, bob_file).locator(".note-thumb img").wait_for(state="visible")
     bob_event = post_event(bob, "Bread class", "2031-06-02T10:00", "Bakery on Grünerløkka")
 
     # --- ann uploads a big file: the progress bar shows, the note comes through the script ----
@@ -217,12 +223,13 @@ def test_two_friends_share_every_kind_of_note_in_the_browser(
     with ann.expect_request(lambda r: r.method == "POST" and r.url.endswith("/notes/new/")) as sent:
         ann.get_by_role("button", name="Send it").click()
     assert sent.value.resource_type == "xhr"  # the script sent it, not a plain form post
-    ann.wait_for_url(NOTE_URL)
+    ann_file = sent_note(ann)
     network.send("Network.emulateNetworkConditions", throttled(upload=-1))
-    ann_file = int(NOTE_URL.search(ann.url).group(1))
     progress = json.loads(ann.evaluate("sessionStorage.getItem('progress')"))
-    assert progress and not any(state["hidden"] for state in progress), progress  # the box showed
-    values = [state["value"] for state in progress]
+    # The box showed while the file went up (and hid once the note was sent).
+    showing = [state for state in progress if not state["hidden"]]
+    assert showing and progress[: len(showing)] == showing, progress
+    values = [state["value"] for state in showing]
     assert values == sorted(values) and values[-1] == 100, values
     assert any(0 < value < 100 for value in values), values  # and moved on its way
     assert card(ann, ann_file).locator(".file-name").inner_text() == "bridges.zip"
@@ -235,6 +242,7 @@ def test_two_friends_share_every_kind_of_note_in_the_browser(
     bob.goto("/")
     assert card(bob, private).is_visible()
     assert secret in card(bob, private).inner_text()
+    assert card(bob, private).locator(".audience").text_content() == "Private to you"
     bob.goto("/?show=private")
     assert secret in bob.locator(".stream").inner_text()
 

@@ -40,8 +40,13 @@ def test_request_mix_is_nine_reads_to_one_write_and_home_half_of_the_reads():
 
 
 def test_request_shares_count_the_follow_up_reads():
-    shares = mixedlib.request_shares({"note": 1.0, "post": 1.0})
-    assert shares == {"note": pytest.approx(2 / 3), "post": pytest.approx(1 / 3)}
+    shares = mixedlib.request_shares({"note": 1.0, "reply": 1.0, "post": 1.0})
+    assert shares == {
+        "note": pytest.approx(2 / 5),
+        "reply": pytest.approx(1 / 5),
+        "post": pytest.approx(1 / 5),
+        "home": pytest.approx(1 / 5),
+    }
 
 
 def test_weighted_picker_draws_in_proportion():

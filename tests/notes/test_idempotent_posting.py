@@ -37,7 +37,7 @@ def test_sending_the_same_form_twice_posts_one_note(ann_client, friends):
     first = ann_client.post("/notes/new/", data)
     second = ann_client.post("/notes/new/", data)
     note = Note.objects.get()
-    assert first["Location"] == second["Location"] == f"/notes/{note.pk}/"
+    assert first["Location"] == second["Location"] == f"/#note-{note.pk}"
     assert len(delivery_rows(note_id=note.pk)) == 2  # ann and bob, once each
 
 

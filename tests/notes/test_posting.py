@@ -24,7 +24,7 @@ def post_note(client, **data):
 def test_message_through_the_form(ann_client, friends):
     response = post_note(ann_client, kind="message", body="Hello, world")
     note = Note.objects.get()
-    assert response.status_code == 302 and response["Location"] == f"/notes/{note.pk}/"
+    assert response.status_code == 302 and response["Location"] == f"/#note-{note.pk}"  # back home, at the note
     assert (note.kind, note.body, note.author) == ("message", "Hello, world", friends[0])
     assert recipient_names(note) == {"ann", "bob"}
 

@@ -59,5 +59,22 @@ def test_http_addresses_in_text_become_safe_links(client, friends):
         body="see https://example.com/a?b=1&c=2 and javascript:alert(1)",
     )
     html = client.get(f"/notes/{note.pk}/").text
-    assert '<a href="https://example.com/a?b=1&amp;c=2" rel="nofollow noopener">' in html
+    assert '<a href="https://example.com/a?b=1&amp;c=2" rel="nofollow ugc noopener">' in html
     assert "javascript:alert(1)" in html and 'href="javascript' not in html
+
+
+def test_usernames_in_notes_and_replies_link_to_profiles(client, friends):
+    """Issue 14, item 17: ``@username`` in a note or a reply is a link to the profile, in streams
+    and on the note page; the page links nothing it should not."""
+    ann, bob = friends
+    note = services.note_create(author=ann, kind="message", audience="public", body="Lunch with @bob? cc @nobody_yet")
+    services.reply_create(author=bob, note_id=note.pk, body="@ann yes! mail me at bob@example.com")
+    mention = '<a class="mention" href="/{0}/">@{0}</a>'
+    client.force_login(bob)
+    for page in ("/", "/public/", "/ann/", f"/notes/{note.pk}/", "/?show=replies"):
+        html = client.get(page).text
+        if page != "/?show=replies":
+            assert f"Lunch with {mention.format('bob')}? cc {mention.format('nobody_yet')}" in html, page
+        if page in (f"/notes/{note.pk}/", "/?show=replies"):
+            assert f"{mention.format('ann')} yes! mail me at bob@example.com" in html, page
+        assert_inert(html)

@@ -1,0 +1,13 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("accounts", "0004_usercounts_public_notes")]
+
+    operations = [
+        migrations.AddField(
+            model_name="user",
+            name="last_audience",
+            field=models.CharField(blank=True, default="", max_length=40),
+        ),
+    ]
