@@ -400,6 +400,10 @@ def _pkce_required(client_id: str) -> bool:
     return import_string("pownce.api.oauth.pkce_required")(client_id)
 
 
+# Jobs the task worker runs in the background besides tasks (pownce/management/commands/
+# task_worker.py): name -> (dotted path of a function without arguments, every N seconds).
+WORKER_PERIODIC_JOBS = {"unused-media": ("pownce.api.services.sweep_unused_media", 3600)}
+
 OAUTH2_PROVIDER = {
     # Mastodon's scopes; "follow" and "push" are its legacy names, the granular ones narrow a
     # token as Mastodon's do (pownce/api/http.py, scope_allows).

@@ -7,6 +7,7 @@ notes/visibility.py who may do what; nothing here grants more than the site's fo
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application, RefreshToken
 
 from accounts.models import User
@@ -25,6 +27,8 @@ from notes.services import clean_file_name
 from pownce.api.models import AppScopes, MediaUpload
 from pownce.api.scopes import DEFAULT as DEFAULT_SCOPES
 from pownce.api.scopes import normalized
+
+logger = logging.getLogger("pownce.api")
 
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{1,30})(?:@[\w.-]+)?")
 
@@ -186,6 +190,13 @@ def media_upload(*, owner: User, upload: UploadedFile, description: str = "") ->
 
 # How long an upload waits for the status that uses it before `media_sweep` may delete it.
 UNUSED_MEDIA_KEPT = timedelta(hours=24)
+
+
+def sweep_unused_media() -> None:
+    """The task worker's hourly job (settings.WORKER_PERIODIC_JOBS): uploads no status used
+    within ``UNUSED_MEDIA_KEPT`` go."""
+    if count := media_sweep(older_than=timezone.now() - UNUSED_MEDIA_KEPT):
+        logger.info("deleted %d API upload(s) no status used", count)
 
 
 def media_sweep(*, older_than) -> int:

@@ -35,7 +35,7 @@ def uploads(owner) -> tuple[MediaUpload, MediaUpload, MediaUpload]:
 @pytest.mark.django_db
 def test_the_workers_sweep_deletes_only_uploads_unused_for_a_day(person):
     old, used, fresh = uploads(person("ann"))
-    task_worker.sweep_unused_media()
+    services.sweep_unused_media()
     assert set(MediaUpload.objects.values_list("pk", flat=True)) == {used.pk, fresh.pk}
     assert not default_storage.exists(old.file.name)
     assert default_storage.exists(fresh.file.name)

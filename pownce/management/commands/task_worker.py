@@ -5,9 +5,10 @@
 * at start, the tasks this worker id had claimed and not finished are queued again (the
   previous process with this id died running them), and every minute any task running for
   longer than TASK_ABANDONED_SECONDS is (see ``pownce.task_queue``);
-* at start and every hour, API uploads that no status used within a day are deleted
-  (``pownce.api.services.media_sweep``, also ``manage.py api_media_sweep``): cheap, and safe
-  to run from every worker at once;
+* the periodic jobs the apps ask for in ``settings.WORKER_PERIODIC_JOBS`` (named by dotted
+  path: this module imports no app), each in a thread of its own — today the API's sweep of
+  uploads no status used within a day, at start and every hour (``pownce.api.services``, also
+  ``manage.py api_media_sweep``): cheap, and safe to run from every worker at once;
 * the primary out of reach (restarted, hung, cut off the network) does not end the worker: it
   waits ``RETRY_SECONDS`` and starts polling again (a task that was running is taken back by
   the abandoned-task sweep, as if its worker had died).
@@ -25,7 +26,7 @@ import time
 
 from django.conf import settings
 from django.db import DatabaseError, connections
-from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_tasks_db.management.commands.db_worker import Command as DBWorkerCommand
 
 from pownce import router, task_queue
@@ -33,20 +34,12 @@ from pownce import router, task_queue
 logger = logging.getLogger("pownce.tasks")
 
 SWEEP_SECONDS = 60
-MEDIA_SWEEP_SECONDS = 3600
 RETRY_SECONDS = 1
 
 
 def _requeue_abandoned() -> None:
     if count := task_queue.requeue_abandoned(older_than=settings.TASK_ABANDONED_SECONDS):
         logger.warning("queued again %d task(s) running for over %ss", count, settings.TASK_ABANDONED_SECONDS)
-
-
-def sweep_unused_media() -> None:
-    from pownce.api.services import UNUSED_MEDIA_KEPT, media_sweep
-
-    if count := media_sweep(older_than=timezone.now() - UNUSED_MEDIA_KEPT):
-        logger.info("deleted %d API upload(s) no status used", count)
 
 
 def _every(stop: threading.Event, seconds: float, job, *, at_start: bool) -> None:
@@ -78,10 +71,9 @@ class Command(DBWorkerCommand):
             logger.warning("worker %s queued again %d task(s) a dead worker had claimed", worker_id, requeued)
         logger.info("worker %s: reads on the primary, %d task(s) waiting", worker_id, task_queue.queue_length())
         stop = threading.Event()
-        periodic = [
-            ("abandoned-tasks", SWEEP_SECONDS, _requeue_abandoned, False),  # at start: done above
-            ("unused-media", MEDIA_SWEEP_SECONDS, sweep_unused_media, True),
-        ]
+        periodic = [("abandoned-tasks", SWEEP_SECONDS, _requeue_abandoned, False)]  # at start: done above
+        for name, (path, seconds) in settings.WORKER_PERIODIC_JOBS.items():
+            periodic.append((name, seconds, import_string(path), True))
         for name, seconds, job, at_start in periodic:
             threading.Thread(
                 target=_every, args=(stop, seconds, job), kwargs={"at_start": at_start}, name=name, daemon=True
