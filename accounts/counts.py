@@ -61,6 +61,15 @@ def _lock_people(user_ids: Iterable[int], using: str, *, create: bool) -> None:
     list(UserCounts.objects.using(using).select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
 
 
+def pair_lock(a: int, b: int, *, using: str) -> None:
+    """Take the lock every change to the fanships between ``a`` and ``b`` takes first (both
+    people's counts rows, in id order), for the rest of the caller's transaction: what the
+    caller then reads of their fanships is not half-way through a change, and the next change
+    waits for the caller to commit. (Someone written by a bulk insert, without a counts row yet,
+    is not locked.)"""
+    _lock_people((a, b), using, create=False)
+
+
 def _reverse_exists(fanship: Any, using: str) -> bool:
     reverse = type(fanship).objects.using(using).select_for_update()
     return reverse.filter(fan_id=fanship.idol_id, idol_id=fanship.fan_id).exists()
