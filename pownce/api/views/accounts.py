@@ -127,5 +127,6 @@ def search(request: HttpRequest, bearer):
     kind = str(given.get("type") or "accounts")
     limit = number(given.get("limit"), "limit") or 20
     base = mapping.Base(request)
-    people = selectors.people_search(str(given.get("q") or ""), limit=limit) if kind == "accounts" else []
+    viewer = viewer_of(bearer)
+    people = selectors.people_search(viewer, str(given.get("q") or ""), limit=limit) if kind == "accounts" else []
     return {"accounts": [mapping.account(person, base) for person in people], "statuses": [], "hashtags": []}
