@@ -43,6 +43,7 @@ TERM_MAX = SearchTerm._meta.get_field("term").max_length
 # The fields a term is made of, or that decide whether a person has terms at all.
 INDEXED_FIELDS = frozenset({"username", "display_name", "is_active", "is_suspended"})
 _WORD = re.compile(r"[^\W_]+")
+INDEX_BATCH = 1000
 
 
 def normalize(text: str) -> str:
@@ -72,24 +73,28 @@ def _user_saved(sender: Any, instance: User, raw: bool = False, update_fields=No
 
 
 def people_index(people: Iterable[User | int]) -> None:
-    """Make the terms of these people (users or ids) what :func:`terms_of` says: missing terms
-    added, stale ones removed; idempotent. Ids are read again (for bulk changes that bypassed
-    the model's save)."""
+    """Make the terms of these people (users, or ids to read again — for bulk changes that
+    bypassed the model's save) what :func:`terms_of` says: missing terms added, stale ones
+    removed; idempotent. ``INDEX_BATCH`` people at a time."""
     people = list(people)
-    ids = [person for person in people if isinstance(person, int)]
-    users = [person for person in people if not isinstance(person, int)]
-    users += list(User.objects.filter(pk__in=ids)) if ids else []
-    if not users:
-        return
+    for start in range(0, len(people), INDEX_BATCH):
+        chunk = people[start : start + INDEX_BATCH]
+        ids = [person for person in chunk if isinstance(person, int)]
+        users = [person for person in chunk if not isinstance(person, int)]
+        users += list(User.objects.filter(pk__in=ids)) if ids else []
+        if users:
+            _index(users)
+
+
+def _index(users: list[User]) -> None:
     wanted = {(term, user.pk) for user in users for term in terms_of(user)}
     with transaction.atomic():
         stored = set(SearchTerm.objects.filter(person__in=[user.pk for user in users]).values_list("term", "person_id"))
-        stale = stored - wanted
-        for term, person in stale:
+        for term, person in stored - wanted:
             SearchTerm.objects.filter(term=term, person_id=person).delete()
         SearchTerm.objects.bulk_create(
             [SearchTerm(term=term, person_id=person) for term, person in sorted(wanted - stored)],
-            batch_size=1000,
+            batch_size=INDEX_BATCH,
             ignore_conflicts=True,
         )
 
