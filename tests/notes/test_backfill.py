@@ -190,3 +190,16 @@ def test_the_backfill_writes_and_takes_back_on_the_readers_own_inbox_shard(make_
     for reader in readers:
         account_services.friend_remove(reader, ann)
     assert [row.recipient_id for row in delivery_rows(note_id=note.pk)] == [ann.pk]
+
+
+@pytest.mark.skipif(len(settings.INBOX_CLUSTERS) < 2, reason="needs two inbox shards: run `make test` (test profile)")
+def test_moving_a_shard_keeps_what_each_delivery_says_about_the_backfill(ann_wrote):
+    from notes import shard_moves
+
+    ann, bob, _, notes = ann_wrote
+    account_services.friend_add(bob, ann)
+    source = partitioning.physical_shard(bob.pk)
+    target = 2 if source == 1 else 1
+    shard_moves.copy_rows(partitioning.logical_shard(bob.pk), source, target)
+    copied = Delivery.objects.using(partitioning.primary_of(target)).filter(recipient=bob)
+    assert dict(copied.values_list("note_id", "backfilled_from")) == {notes["public"].pk: ann.pk}
