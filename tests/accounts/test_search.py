@@ -207,6 +207,6 @@ def test_photo_name_and_bio_are_on_the_card_and_escaped(client, make_user):
 def test_every_page_has_the_search_box_in_the_top_bar(client, ada):
     for url in ("/", "/public/", "/login/", f"/{ada.username}/"):
         html = client.get(url).content.decode()
-        assert re.search(r'<form class="topbar-search" role="search" method="get" action="/search/">', html), url
+        assert re.search(r'<form class="topbar-search" role="search" [^>]*action="/search/">', html), url
     html = client.get("/search/", {"q": "Ada L"}).content.decode()
     assert 'id="topbar-q"' in html and 'value="Ada L"' in html
