@@ -61,13 +61,13 @@ def _lock_people(user_ids: Iterable[int], using: str, *, create: bool) -> None:
     list(UserCounts.objects.using(using).select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
 
 
-def pair_lock(a: int, b: int, *, using: str) -> None:
-    """Take the lock every change to the fanships between ``a`` and ``b`` takes first (both
-    people's counts rows, in id order), for the rest of the caller's transaction: what the
-    caller then reads of their fanships is not half-way through a change, and the next change
-    waits for the caller to commit. (Someone written by a bulk insert, without a counts row yet,
-    is not locked.)"""
-    _lock_people((a, b), using, create=False)
+def people_lock(user_ids: Iterable[int], *, using: str) -> None:
+    """Take the lock every change to these people's fanships takes first (their counts rows, in
+    id order), for the rest of the caller's transaction: what the caller then reads of the
+    fanships between them is not half-way through a change, and the next change waits for the
+    caller to commit. (Someone written by a bulk insert, without a counts row yet, is not
+    locked.)"""
+    _lock_people(user_ids, using, create=False)
 
 
 def _reverse_exists(fanship: Any, using: str) -> bool:

@@ -47,11 +47,13 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from accounts.caching import SUGGESTIONS, blocks_list, people_list
+from accounts.counts import people_lock
 from accounts.models import Block, Fanship, Suggestion, User, UserCounts
 from accounts.selectors import blocks_from, blocks_loader, people_loader, person_shown
 from cache import Batch
 from cache.batch import invalidate_values
 from pownce import ratelimit
+from pownce.router import PRIMARY
 
 KEPT = 30
 FRIENDS_LOOKED_AT = 500
@@ -167,10 +169,21 @@ def same_notes(user_id: int) -> list[tuple[int, int]]:
 
 
 def _keep(for_user: int | None, people: list[tuple[int, str, int]]) -> None:
-    """Replace the kept list of ``for_user`` (None: the popular list) and invalidate its value."""
+    """Replace the kept list of ``for_user`` (None: the popular list) and invalidate its value.
+
+    A person's list is replaced under the lock their fanship changes take (their counts row), so
+    two refreshes of one list do not interleave. The old rows are found by the (for_user, rank)
+    index without locking and deleted by primary key: a ``DELETE … WHERE for_user_id = ?``
+    may scan the table (the optimizer's choice while it is small) and wait on the rows other
+    people's refreshes are writing — two such refreshes, each inside a request's transaction,
+    deadlocked. (Two popular refreshes at once — they are spaced by ``POPULAR_REFRESH_SECONDS``
+    — may both insert; a read takes each person once, and the next refresh replaces both.)"""
     now = timezone.now()
     with transaction.atomic():
-        Suggestion.objects.filter(for_user_id=for_user).delete()
+        if for_user is not None:
+            people_lock([for_user], using=PRIMARY)
+        old = list(Suggestion.objects.filter(for_user_id=for_user).values_list("pk", flat=True))
+        Suggestion.objects.filter(pk__in=old).delete()
         Suggestion.objects.bulk_create(
             [
                 Suggestion(

@@ -53,7 +53,7 @@ was sent keeps its unmarked delivery — and deletes the marked ones rule 10 no 
 It reads the state anew, so running it twice, or late, or after a later change's run, leaves
 the inbox as the state says. Two runs for one pair never interleave with each other or with a
 change to the pair's fanships: each holds the lock those changes take
-(``accounts.counts.pair_lock``) while it reads and writes, so the last run sees the last
+(``accounts.counts.people_lock``) while it reads and writes, so the last run sees the last
 change. The reader's inbox list and the author's ``received_from`` list are invalidated after
 the inbox writes commit, and again after the task's own transaction does.
 
@@ -74,7 +74,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django_tasks import task
 
-from accounts.counts import pair_lock
+from accounts.counts import people_lock
 from notes import caching, partitioning, visibility
 from notes.models import Note
 from pownce.router import PRIMARY
@@ -167,7 +167,7 @@ def inbox_backfill(person_a: int, person_b: int) -> int:
     notes/visibility.py, see above); returns how many deliveries it added or took back."""
     changed = 0
     with transaction.atomic(using=PRIMARY):
-        pair_lock(person_a, person_b, using=PRIMARY)
+        people_lock([person_a, person_b], using=PRIMARY)
         for reader, author in ((person_a, person_b), (person_b, person_a)):
             changed += _backfill(reader, author)
     return changed
