@@ -8,7 +8,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from django.utils.html import format_html
 
-from accounts import moderation
+from accounts import moderation, search
 from accounts.models import Block, Fanship, FriendSet, User, UserCounts
 from cache import objects
 
@@ -74,6 +74,7 @@ class PownceUserAdmin(UserAdmin):
         people = [user for user in everyone if moderation.may_suspend(request.user, user)]
         refuse_message(self, request, [user for user in everyone if user not in people])
         changed = objects.CachedQuerySet(User).filter(pk__in=[user.pk for user in people]).update(is_active=False)
+        search.people_index([user.pk for user in people])  # nor to the search terms: explicitly
         for user in people:
             self.log_change(request, user, "Deactivated the account.")
         self.message_user(request, f"Deactivated {changed} user(s).")

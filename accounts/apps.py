@@ -6,7 +6,8 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from accounts import caching, counts
+        from accounts import caching, counts, search
 
         caching.connect()
         counts.connect()
+        search.connect()

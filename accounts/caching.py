@@ -20,6 +20,9 @@ from cache.batch import invalidate_values
 PEOPLE_LISTS = ("friends", "fans", "fan_of", "pending")
 # Computed values (cache/batch.py): a lowercased username → that user's id.
 USERNAME_IDS = "username-id"
+# A person's id → the people suggested to them, and "popular" → those suggested to everyone
+# (accounts/suggestions.py; invalidated by the task that writes them).
+SUGGESTIONS = "people-suggestions"
 
 
 def people_list(kind: str, user_id: int) -> str:

@@ -61,6 +61,15 @@ def _lock_people(user_ids: Iterable[int], using: str, *, create: bool) -> None:
     list(UserCounts.objects.using(using).select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
 
 
+def people_lock(user_ids: Iterable[int], *, using: str) -> None:
+    """Take the lock every change to these people's fanships takes first (their counts rows, in
+    id order), for the rest of the caller's transaction: what the caller then reads of the
+    fanships between them is not half-way through a change, and the next change waits for the
+    caller to commit. (Someone written by a bulk insert, without a counts row yet, is not
+    locked.)"""
+    _lock_people(user_ids, using, create=False)
+
+
 def _reverse_exists(fanship: Any, using: str) -> bool:
     reverse = type(fanship).objects.using(using).select_for_update()
     return reverse.filter(fan_id=fanship.idol_id, idol_id=fanship.fan_id).exists()

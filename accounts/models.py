@@ -166,3 +166,46 @@ class UserCounts(models.Model):
 
     def __str__(self) -> str:
         return f"counts of user {self.user_id}"
+
+
+class SearchTerm(models.Model):
+    """``person`` is found by searches for prefixes of ``term``: a normalized word or whole name
+    of theirs (accounts/search.py says which, and keeps these rows)."""
+
+    term = models.CharField(max_length=80)
+    person = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        # The one index a search reads: a range of terms, in (term, person) order.
+        constraints = [models.UniqueConstraint(fields=["term", "person"], name="searchterm_term_person")]
+
+    def __str__(self) -> str:
+        return f"{self.term!r} → user {self.person_id}"
+
+
+class Suggestion(models.Model):
+    """``person`` is suggested to ``for_user`` — or, with ``for_user`` NULL, to everyone (the
+    popular people). Rows are written by the task worker only (accounts/suggestions.py), a
+    person's whole list at once, and read through the cache."""
+
+    class Reason(models.TextChoices):
+        FRIENDS = "friends", "Friends of your friends"
+        SAME_NOTES = "same_notes", "Starred or replied to the same notes as you"
+        POPULAR = "popular", "Popular on Pownce"
+
+    # Indexed by the (for_user, rank) index below, which a person's list is read by.
+    for_user = models.ForeignKey(
+        User, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False
+    )
+    person = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    # What the reason counts: mutual friends, notes in common, or everyone who added them.
+    weight = models.IntegerField(default=0)
+    rank = models.PositiveSmallIntegerField()
+    computed = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["for_user", "rank"], name="suggestion_for_user_rank")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} for {self.for_user_id or 'everyone'} ({self.reason})"

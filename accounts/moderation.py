@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from accounts.models import User
+from accounts.search import people_index
 from pownce.flags import set_flag
 
 
@@ -37,9 +38,16 @@ def users_suspend_by(actor: User, people: Iterable[User]) -> tuple[list[int], li
 
 
 def users_suspend(user_ids: Iterable[int]) -> list[int]:
-    """Suspend people; returns the ids of those who were not suspended yet."""
-    return set_flag(User, "is_suspended", user_ids, True)
+    """Suspend people; returns the ids of those who were not suspended yet. They can no longer
+    be found by a search (their search terms go, accounts/search.py)."""
+    return _reindexed(set_flag(User, "is_suspended", user_ids, True))
 
 
 def users_unsuspend(user_ids: Iterable[int]) -> list[int]:
-    return set_flag(User, "is_suspended", user_ids, False)
+    return _reindexed(set_flag(User, "is_suspended", user_ids, False))
+
+
+def _reindexed(changed: list[int]) -> list[int]:
+    # The flag is set by an UPDATE, which sends no signal: the search terms follow explicitly.
+    people_index(changed)
+    return changed

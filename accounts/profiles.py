@@ -68,25 +68,38 @@ def relationship(viewer: User, other: User) -> Relationship:
     """From the viewer's cached people and blocks lists (one cache call); from the database
     when a block is involved (the list does not say who blocked whom) or a full list may have
     been cut before ``other``."""
+    return relationships(viewer, [other])[other.pk]
+
+
+def relationships(viewer: User, people: list[User]) -> dict[int, Relationship]:
+    """:func:`relationship` of ``viewer`` to each of ``people`` (by id), for a page of people:
+    still one cache call for all of them, and the database only for those a block involves or
+    a cut list may have missed."""
     if not viewer.is_authenticated:
-        return Relationship(is_anonymous=True)
-    if viewer.pk == other.pk:
-        return Relationship(is_self=True)
+        return {other.pk: Relationship(is_anonymous=True) for other in people}
+    found: dict[int, Relationship] = {other.pk: Relationship(is_self=True) for other in people if other.pk == viewer.pk}
+    others = [other for other in people if other.pk != viewer.pk]
+    if not others:
+        return found
     kinds = ("friends", "fans", "fan_of", "pending")
     names = {people_list(kind, viewer.pk): people_loader(kind, viewer) for kind in kinds}
     names[blocks_list(viewer.pk)] = blocks_loader(viewer)
-    found = idlists.get_many(names)
-    lists = {kind: found[people_list(kind, viewer.pk)] for kind in kinds}
-    cut = any(len(ids) >= idlists.cap() and other.pk not in ids for ids in found.values())
-    if cut or other.pk in found[blocks_list(viewer.pk)]:
-        return _relationship_from_database(viewer, other)
-    friends = other.pk in lists["friends"]
-    fan = other.pk in lists["fans"]
-    return Relationship(
-        you_are_fan=friends or other.pk in lists["fan_of"],
-        they_are_fan=friends or fan,
-        request_ignored=fan and other.pk not in lists["pending"],
-    )
+    cached = idlists.get_many(names)
+    lists = {kind: frozenset(cached[people_list(kind, viewer.pk)]) for kind in kinds}
+    blocks = frozenset(cached[blocks_list(viewer.pk)])
+    full = [frozenset(ids) for ids in cached.values() if len(ids) >= idlists.cap()]
+    for other in others:
+        if other.pk in blocks or any(other.pk not in ids for ids in full):
+            found[other.pk] = _relationship_from_database(viewer, other)
+            continue
+        friends = other.pk in lists["friends"]
+        fan = other.pk in lists["fans"]
+        found[other.pk] = Relationship(
+            you_are_fan=friends or other.pk in lists["fan_of"],
+            they_are_fan=friends or fan,
+            request_ignored=fan and other.pk not in lists["pending"],
+        )
+    return found
 
 
 def _relationship_from_database(viewer: User, other: User) -> Relationship:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from accounts import search
 from accounts.caching import USERNAME_IDS, blocks_list, people_list, sets_list
 from accounts.counts import user_counts_from_source
 from accounts.models import Block, Fanship, FriendSet, User, UserCounts
@@ -24,6 +25,10 @@ from cache import idlists, objects
 from cache.batch import Batch
 
 PEOPLE_PAGE_SIZE = 60
+# The most people one search shows: a longer list is cut, and the page says to type more.
+SEARCH_RESULTS_MAX = 30
+# Longer than any name a person can have (display names are at most 80 characters).
+SEARCH_QUERY_MAX = 100
 # Longer than any username, old or new: not worth a query.
 USERNAME_LOOKUP_MAX = 150
 PENDING_REQUESTS_MAX = 500
@@ -328,3 +333,45 @@ def audience_options(user: User) -> AudienceOptions:
     reads.second(second)
     second.run()
     return reads.result()
+
+
+# --- Finding people by name -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeopleFound:
+    """What a search for ``query`` found: ``people`` best first, ``message`` saying why there is
+    nothing to show (an empty or too long query) or "", and whether the list was ``capped``."""
+
+    query: str
+    people: list[User]
+    message: str = ""
+    capped: bool = False
+
+
+def search_query_clean(raw: str) -> tuple[str, str]:
+    """The query as it is looked up (:func:`accounts.search.normalize`d, a leading ``@`` and
+    control characters dropped), and "" — or "" and what to tell the person instead."""
+    text = "".join(ch for ch in raw if ch.isprintable() or ch.isspace()).strip().lstrip("@")
+    if len(raw) > SEARCH_QUERY_MAX * 4 or len(text) > SEARCH_QUERY_MAX:
+        return "", f"That is longer than any name here ({SEARCH_QUERY_MAX} characters at most): try its first letters."
+    query = search.normalize(text)[: search.TERM_MAX]
+    if not query:
+        return "", "Type the first letters of a username or a name."
+    return query, ""
+
+
+def people_search(viewer, raw_query: str, *, limit: int = SEARCH_RESULTS_MAX) -> PeopleFound:
+    """People whose username or display name starts with ``raw_query`` (word by word, any case
+    or accents; accounts/search.py), best first, at most ``limit``: ONE indexed lookup, then
+    the people from the object cache. Suspended and deactivated people are left out, and so is
+    anybody on either side of a block with ``viewer`` (from their cached blocks list)."""
+    query, message = search_query_clean(raw_query)
+    if message:
+        return PeopleFound(query=raw_query.strip()[:SEARCH_QUERY_MAX], people=[], message=message)
+    # A few more than asked, for the people dropped below; one more tells the list was cut.
+    ids = search.matching_people(query, limit=limit + 1 + limit // 2)
+    hidden = blocks_of(viewer)
+    found = [person for person in users_by_ids(ids) if person.pk not in hidden and person.is_active]
+    found = shown_people(found)
+    return PeopleFound(query=query, people=found[:limit], capped=len(found) > limit)

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from accounts import tasks
+from accounts import suggestions, tasks
 from accounts.models import Block, Fanship, FriendSet, User
 from accounts.selectors import are_friends, friend_ids_all, is_blocked
 from pownce import ratelimit
@@ -263,7 +263,11 @@ def friend_add(user: User, other: User) -> bool:
     if is_blocked(user, other):
         raise ValidationError(f"You can't add {other.username} as a friend: they aren't accepting requests from you.")
     with transaction.atomic():
-        Fanship.objects.get_or_create(fan=user, idol=other)
+        _, created = Fanship.objects.get_or_create(fan=user, idol=other)
+        if created:
+            # Both people's friends of friends may have changed; the other's recent notes come
+            # into the user's inbox by the Fanship signal (notes/delivery.py, the backfill).
+            suggestions.refresh_people([user.pk, other.pk])
         return are_friends(user, other)
 
 
@@ -285,6 +289,7 @@ def friend_remove(user: User, other: User) -> None:
     with transaction.atomic():
         for fanship in Fanship.objects.filter(fan=user, idol=other):
             fanship.delete()
+            suggestions.refresh_people([user.pk, other.pk])
         back = Fanship.objects.filter(fan=other, idol=user).first()
         if back is not None and not back.ignored:
             back.ignored = True
@@ -299,8 +304,11 @@ def block(user: User, other: User) -> None:
         raise ValidationError("You can't block yourself.")
     with transaction.atomic():
         Block.objects.get_or_create(blocker=user, blocked=other)
-        for fanship in Fanship.objects.filter(Q(fan=user, idol=other) | Q(fan=other, idol=user)):
+        fanships = list(Fanship.objects.filter(Q(fan=user, idol=other) | Q(fan=other, idol=user)))
+        for fanship in fanships:
             fanship.delete()
+        if fanships:
+            suggestions.refresh_people([user.pk, other.pk])
         _leave_each_others_sets(user, other)
 
 

@@ -9,7 +9,7 @@ username has working links; the views answer 404 for names that are nobody's.
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 
-from accounts import views
+from accounts import people_views, views
 
 
 class PhotoSizeConverter:
@@ -50,6 +50,8 @@ urlpatterns = [
     path("friends/<str:username>/ignore/", views.relationship, {"action": "ignore"}, name="friend_ignore"),
     path("friends/<str:username>/block/", views.relationship, {"action": "block"}, name="person_block"),
     path("friends/<str:username>/unblock/", views.relationship, {"action": "unblock"}, name="person_unblock"),
+    path("search/", people_views.search, name="search"),
+    path("people/", people_views.find_people, name="find_people"),
     path("sets/", views.set_list, name="set_list"),
     path("sets/<int:set_id>/", views.set_edit, name="set_edit"),
     path("sets/<int:set_id>/delete/", views.set_delete, name="set_delete"),

@@ -23,7 +23,9 @@ the cache, so nothing here lists them by hand and nothing can be left out:
 * home: ``inbox``, ``home_replies``, ``stars`` and ``blocks`` of the viewer, the note form's
   ``friends`` and ``sets`` lists and those people and sets; each note, its ``NoteCounts``, its
   author, recipient, credited author and set; each reply, its author, its note's author and the
-  note it answers;
+  note it answers; on the first page, the suggestions' kept lists (the viewer's and the popular
+  one), the viewer's ``fans`` and ``fan_of`` lists and the people suggested
+  (accounts/suggestions.py);
 * public stream and profile: ``public`` / ``public_by`` / ``sent`` or, for a signed-in reader
   of someone else's profile, ``public_by`` + ``received_from``; the viewer's ``stars`` and
   ``blocks``; each note with its counts and people as above; a profile adds the person's

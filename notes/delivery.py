@@ -40,18 +40,44 @@ nothing.
 
 Not guaranteed: when the last inbox gets the note (that depends on the queue's length and the
 number of workers); that someone who becomes a fan while the plan runs gets it (they do if
-their id is still ahead of the plan's cursor); that people who stop being fans before their
-batch runs do not.
+their id is still ahead of the plan's cursor, and else by the backfill below, if it is among
+the author's newest); that people who stop being fans before their batch runs do not.
+
+**The backfill** (rule 10 of notes/visibility.py). Every fanship made or ended between two
+people queues :func:`inbox_backfill` for the pair, in the fanship's own transaction (the
+``Fanship`` signals, so the pages, the API, the admin and a block all queue it). The task brings
+each one's inbox in line with the other's newest notes as things stand *when it runs*: it
+delivers, marked ``backfilled_from`` the author, those rule 10 admits — through the same
+INSERT IGNORE as the fan-out, on the reader's inbox shard, so a note that was delivered when it
+was sent keeps its unmarked delivery — and deletes the marked ones rule 10 no longer admits.
+It reads the state anew, so running it twice, or late, or after a later change's run, leaves
+the inbox as the state says. Two runs for one pair never interleave with each other or with a
+change to the pair's fanships: each holds the lock those changes take
+(``accounts.counts.people_lock``) while it reads and writes, so the last run sees the last
+change. The reader's inbox list and the author's ``received_from`` list are invalidated after
+the inbox writes commit, and again after the task's own transaction does.
+
+Taking back never touches a delivery made when its note was sent (rule 4): a one-friend note
+sent to you, or a public note that reached you while you were already a fan, stays after the
+friendship ends. Only what adding someone brought leaves with it — including a public note
+that came that way: it stays on the author's profile and the public stream, but not in your
+home. Not guaranteed: that a note the author sends while the backfill runs is marked (it is
+delivered by its own fan-out, unmarked, or by the backfill, marked — either way it arrives).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django_tasks import task
 
+from accounts.counts import people_lock
 from notes import caching, partitioning, visibility
 from notes.models import Note
+from pownce.router import PRIMARY
 
 # Batches one plan step queues: a plan step reads at most PLAN_PAGES × FANOUT_BATCH_SIZE ids.
 PLAN_PAGES = 10
@@ -130,3 +156,47 @@ def note_deliver_batch(note_id: int, after: int, upto: int) -> int:
     recipients = visibility.recipient_ids(note, after=after, upto=upto)
     deliveries_write(note, recipients)
     return len(recipients)
+
+
+# --- The backfill (rule 10) ---------------------------------------------------------------------
+
+
+@task()
+def inbox_backfill(person_a: int, person_b: int) -> int:
+    """Bring each of the two people's inboxes in line with the other's newest notes (rule 10 of
+    notes/visibility.py, see above); returns how many deliveries it added or took back."""
+    changed = 0
+    with transaction.atomic(using=PRIMARY):
+        people_lock([person_a, person_b], using=PRIMARY)
+        for reader, author in ((person_a, person_b), (person_b, person_a)):
+            changed += _backfill(reader, author)
+    return changed
+
+
+def _backfill(reader_id: int, author_id: int) -> int:
+    wanted = visibility.backfill_note_ids(author_id, reader_id)
+    brought = partitioning.backfilled_note_ids(reader_id, author_id)
+    kept = set(visibility.backfill_note_ids(author_id, reader_id, limit=None, among=brought)) if brought else set()
+    gone = brought - kept
+    held = partitioning.delivered_among(reader_id, wanted, using=PRIMARY)
+    new = [pk for pk in wanted if pk not in held]
+    if new:
+        partitioning.backfill_write(reader_id, new, author_id=author_id)
+    partitioning.backfilled_remove(reader_id, gone, author_id=author_id)
+    if new or gone:
+        caching.inboxes_changed([reader_id], author_id=author_id, public=False)
+    return len(new) + len(gone)
+
+
+def _fanship_changed(sender: Any, instance: Any, created: bool = True, raw: bool = False, **kwargs: Any) -> None:
+    # A new fanship or a removed one (post_delete has no "created"); an ignored request changes
+    # nobody's audience.
+    if created and not raw:
+        inbox_backfill.enqueue(*sorted((instance.fan_id, instance.idol_id)))
+
+
+def connect() -> None:
+    from accounts.models import Fanship
+
+    post_save.connect(_fanship_changed, sender=Fanship, dispatch_uid="notes.delivery.backfill.save")
+    post_delete.connect(_fanship_changed, sender=Fanship, dispatch_uid="notes.delivery.backfill.delete")

@@ -170,10 +170,15 @@ class Delivery(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
     note = models.ForeignKey(Note, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    # Set when the note came with adding its author (the backfill, rule 10 of notes/visibility.py):
+    # the author's id. NULL for a delivery made when the note was sent, which rule 4 keeps.
+    backfilled_from = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         # The unique index (recipient, note) also serves the inbox, newest note first.
         constraints = [models.UniqueConstraint(fields=["recipient", "note"], name="delivery_recipient_note")]
+        # What one person's adding brought into one inbox, for taking it back.
+        indexes = [models.Index(fields=["recipient", "backfilled_from"], name="delivery_backfilled")]
         verbose_name_plural = "deliveries"
 
     def __str__(self) -> str:

@@ -180,34 +180,69 @@ def note_recipient_ids(note_id: int) -> list[int]:
 # --- Writes --------------------------------------------------------------------------------------
 
 
-def by_write_shard(recipient_ids: Iterable[int]) -> dict[int, list[int]]:
-    """Recipients grouped by the physical shards their deliveries are written to."""
-    groups: dict[int, list[int]] = defaultdict(list)
-    for pk in recipient_ids:
-        for physical in write_shards(pk):
-            groups[physical].append(pk)
-    return dict(groups)
-
-
 def deliveries_write(note_id: int, recipient_ids: Iterable[int]) -> dict[int, int]:
     """Put note ``note_id`` in these inboxes: one transaction per physical shard, each with one
     multi-row INSERT IGNORE (per ``INSERT_BATCH`` rows) on the unique (recipient, note) index,
     so writing twice is harmless. Returns {physical shard: rows offered}. Called after the
     note committed (or inside its transaction when the inbox is on the main cluster, where the
     two are one database)."""
+    return _write([(recipient, note_id) for recipient in recipient_ids], backfilled_from=None)
+
+
+def backfill_write(recipient_id: int, note_ids: Iterable[int], *, author_id: int) -> dict[int, int]:
+    """Put these notes of ``author_id`` in ``recipient_id``'s inbox, marked as backfilled from
+    that author (rule 10 of notes/visibility.py): the same INSERT IGNORE as
+    :func:`deliveries_write`, so a note the inbox holds already keeps its delivery — and its
+    mark, NULL for one delivered when it was sent."""
+    return _write([(recipient_id, note_id) for note_id in note_ids], backfilled_from=author_id)
+
+
+def _write(pairs: list[tuple[int, int]], *, backfilled_from: int | None) -> dict[int, int]:
+    """(recipient, note) deliveries, grouped by the shards each recipient's are written to."""
+    by_shard: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for recipient, note in pairs:
+        for physical in write_shards(recipient):
+            by_shard[physical].append((recipient, note))
     written: dict[int, int] = {}
-    for physical, group in sorted(by_write_shard(recipient_ids).items()):
+    for physical, group in sorted(by_shard.items()):
         alias = primary_of(physical)
         numbered = zip(ids.new_ids(len(group)), group, strict=True)
         with transaction.atomic(using=alias):
             Delivery.objects.using(alias).bulk_create(
-                [Delivery(pk=pk, recipient_id=recipient, note_id=note_id) for pk, recipient in numbered],
+                [
+                    Delivery(pk=pk, recipient_id=recipient, note_id=note, backfilled_from=backfilled_from)
+                    for pk, (recipient, note) in numbered
+                ],
                 batch_size=INSERT_BATCH,
                 ignore_conflicts=True,
             )
         written[physical] = len(group)
     router.mark_wrote()
     return written
+
+
+def backfilled_note_ids(recipient_id: int, author_id: int) -> set[int]:
+    """The notes in ``recipient_id``'s inbox that came with adding ``author_id``: one query on
+    the primary of the shard the inbox is read from, over the (recipient, backfilled_from)
+    index."""
+    alias = primary_of(physical_shard(recipient_id))
+    rows = Delivery.objects.using(alias).filter(recipient_id=recipient_id, backfilled_from=author_id)
+    return set(rows.values_list("note_id", flat=True))
+
+
+def backfilled_remove(recipient_id: int, note_ids: Iterable[int], *, author_id: int) -> None:
+    """Take these notes out of ``recipient_id``'s inbox where they came with adding
+    ``author_id`` (a delivery made when the note was sent is left alone), on every shard the
+    inbox is written to."""
+    note_ids = list(note_ids)
+    if not note_ids:
+        return
+    for physical in write_shards(recipient_id):
+        rows = Delivery.objects.using(primary_of(physical)).filter(
+            recipient_id=recipient_id, note_id__in=note_ids, backfilled_from=author_id
+        )
+        rows.delete()
+    router.mark_wrote()
 
 
 def note_deliveries_delete(note_id: int) -> None:

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
+from accounts import suggestions
 from accounts.models import FriendSet, User
 from notes import caching, delivery, files, partitioning, visibility
 from notes.models import Note, Reply, ReplyDelivery, Star
@@ -286,6 +287,7 @@ def reply_create(*, author: User, note_id: int, body: str) -> Reply:
             [ReplyDelivery(recipient_id=pk, reply=reply) for pk in recipients], batch_size=DELIVERY_BATCH
         )
         caching.reply_changed(note_id=note.pk, recipient_ids=recipients)
+        suggestions.refresh_soon(author.pk)  # who else replied to it may be worth knowing
     return reply
 
 
@@ -311,6 +313,7 @@ def star_add(*, user: User, note_id: int) -> Star:
             star, created = Star.objects.get_or_create(user=user, note=note)
             if created:
                 caching.star_changed(note_id=note.pk, user_id=user.pk)
+                suggestions.refresh_soon(user.pk)  # and so may who else starred it
     except IntegrityError:  # the same user starred it in a concurrent request
         star = Star.objects.get(user=user, note=note)
     return star

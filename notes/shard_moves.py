@@ -68,11 +68,16 @@ def copy_rows(logical: int, source: int, target: int, *, after: int = 0) -> tupl
             return read, after
         with transaction.atomic(using=target_alias):
             Delivery.objects.using(target_alias).bulk_create(
-                [Delivery(pk=row.pk, recipient_id=row.recipient_id, note_id=row.note_id) for row in page],
+                [_copy_of(row) for row in page],
                 ignore_conflicts=True,
             )
         read += len(page)
         after = page[-1].pk
+
+
+def _copy_of(row: Delivery) -> Delivery:
+    fields = ("recipient_id", "note_id", "backfilled_from")
+    return Delivery(pk=row.pk, **{name: getattr(row, name) for name in fields})
 
 
 def pair_count(logical: int, physical: int) -> int:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from accounts.models import User
 from accounts.profiles import OwnSummary, OwnSummaryReads
 from accounts.selectors import AudienceOptions, AudienceReads
+from accounts.suggestions import NEWCOMER_ADDED, PersonSuggestion, SuggestionReads
 from cache import Batch, idlists
 from notes import caching
 from notes.models import Note, NoteCounts, Reply
@@ -40,6 +41,8 @@ from notes.selectors import (
 )
 from notes.visibility import blocks_hide, is_shown, reaching_ids, signed_in
 
+# People suggested on the first page of a newcomer's home (accounts/suggestions.py).
+HOME_SUGGESTIONS = 5
 # A page of a stream whose notes are hidden (moderated, or by suspended people) reads further
 # ids instead of showing fewer notes: at most this many reads of PAGE_SIZE + 1 ids.
 FILL_ROUNDS = 3
@@ -172,11 +175,16 @@ class HomePage:
     audience: AudienceOptions
     # The side column: the reader's photo, counts and waiting friend requests.
     own: OwnSummary
+    # People to add, on the first page of the home of someone who has added few people or has
+    # nothing in their inbox; empty otherwise.
+    suggestions: list[PersonSuggestion]
 
 
 def home_page(user: User, *, show: str = "all", before: int | None = None, before_reply: int | None = None) -> HomePage:
     """The home stream and what the note form on it needs, in three cache calls when warm. "all"
-    interleaves inbox notes and replies by time, each paged by its own id."""
+    interleaves inbox notes and replies by time, each paged by its own id. Its first page
+    suggests people to a newcomer (fewer than ``NEWCOMER_ADDED`` added, or an empty inbox), read
+    in the same calls."""
     if show not in HOME_FILTERS:
         show = "all"
     first = Batch()
@@ -186,6 +194,7 @@ def home_page(user: User, *, show: str = "all", before: int | None = None, befor
     replies_list = first.list(caching.home_replies(user.pk), home_replies_loader(user))
     stars = first.list(caching.stars_of(user.pk), stars_loader(user))
     blocks = blocks_read(first, user)
+    suggested = SuggestionReads(user, first) if show == "all" and before is None and before_reply is None else None
     first.run()
 
     if show in ("all", "notes"):
@@ -204,6 +213,8 @@ def home_page(user: User, *, show: str = "all", before: int | None = None, befor
     second = Batch()
     audience.second(second)
     own.second(second)
+    if suggested is not None and (not inbox.result or suggested.added_count() < NEWCOMER_ADDED):
+        suggested.second(second, limit=HOME_SUGGESTIONS)
     notes = second.objects(Note, note_ids)
     replies = second.objects(Reply, reply_ids)
     counts = second.objects(NoteCounts, note_ids)
@@ -226,7 +237,9 @@ def home_page(user: User, *, show: str = "all", before: int | None = None, befor
         before_reply=_next_cursor(shown_replies, len(loaded_replies), before_reply) if more and reply_ids else None,
         counts=card_counts(counts.result, shown_notes, set(stars.result), blocks_result(blocks, user)),
     )
-    return HomePage(page=page, audience=audience.result(), own=own.result())
+    return HomePage(
+        page=page, audience=audience.result(), own=own.result(), suggestions=suggested.result() if suggested else []
+    )
 
 
 @dataclass

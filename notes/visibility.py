@@ -13,12 +13,13 @@ The rules:
    whose author is suspended. (A suspended person cannot sign in, so is never a viewer.)
 3. **Public notes** reach everyone, signed in or not.
 4. **Any other note** reaches its author and the people it was **delivered** to. Deliveries are
-   decided once, when the note is sent (rule 6), and are the truth afterwards: ending a
+   decided when the note is sent (rule 6), or when its author is added (rule 10), and are the
+   truth afterwards: ending a
    friendship or leaving a set changes who receives the *next* note, not who may read the ones
    already received. Staff get nothing extra here: moderation happens in the admin.
 5. **Blocks** cut every non-public note between two people, whichever of them blocked the other,
-   and whenever the note was sent: a block takes back what was delivered before it (rule 4's
-   only exception). Public notes stay public.
+   and whenever the note was sent: a block takes back what was delivered before it (one of rule
+   4's two exceptions; rule 10 is the other). Public notes stay public.
 6. **Who receives a note** (their inbox gets a delivery): the author always; for *the public*,
    every fan of the author (friends are fans too); for *all my friends*, every current friend;
    for *a set*, the set's members who are still friends; for *one friend*, that friend — minus,
@@ -36,6 +37,15 @@ The rules:
    other's replies stream and the replies under every note the other reads. Public notes stay
    on the public stream and profile pages: anyone signed out sees them anyway. Reporting stays
    allowed (a block must not hide abuse from the moderators).
+10. **Adding someone brings their recent notes (the backfill).** Whenever a fanship between two
+    people is made or ended, each one's inbox is brought in line with the other's newest
+    ``BACKFILL_MAX`` notes: those rule 6 would deliver to them *now* (public notes once they are
+    a fan, friends-only and set notes once friends, one-friend notes addressed to them — never
+    across a block) are delivered, marked as backfilled from the author; and every note marked
+    so that rule 6 no longer delivers to them is taken back. This is rule 4's second exception:
+    a delivery made when a note was sent is never marked, so it is never taken back this way —
+    a note sent to you, or received while you were a fan, stays when the friendship ends, as
+    rule 4 says; only what the adding brought leaves with it.
 
 Where each rule is applied:
 
@@ -47,6 +57,8 @@ Where each rule is applied:
 * on loaded objects, :func:`note_reaches` (rules 3-5, with the viewer's cached inbox) and
   :func:`is_shown` (rules 1-2, once the related objects are attached) — the cached path;
 * :func:`recipient_ids` (rule 6) is the audience that ``notes.delivery`` pages through;
+  :func:`backfill_note_ids` (rule 10) is rule 6 turned around — one author's notes that one
+  reader receives now — which ``notes.delivery.inbox_backfill`` brings the inbox in line with;
 * rule 9: the ``may_*`` functions (services, views, the cards' star button) and
   :func:`blocks_hide` on loaded items (the replies under a note); in SQL, :func:`not_blocked_with`
   fills the home stream's lists. A viewer's blocks come from their cached ``blocks:<id>`` list
@@ -64,8 +76,10 @@ reaches the cached inboxes at once (the Block signals invalidate both people's l
 
 Not guaranteed: that a note is seen by exactly the people rule 6 names at the moment of
 reading — deliveries are written once, and a large audience is written by the task worker a
-little later (``notes.delivery``); someone who becomes a fan after a note was sent does not
-get it. A file already downloaded, or a page still open, is not taken back.
+little later (``notes.delivery``); someone who becomes a fan after a note was sent gets it only
+if it is among the author's ``BACKFILL_MAX`` newest they may receive (rule 10), and a moment
+later (the backfill is a task). A file already downloaded, or a page still open, is not taken
+back.
 """
 
 from __future__ import annotations
@@ -242,6 +256,43 @@ def recipient_ids(
     if upto is not None:
         rows = rows.filter(**{f"{key}__lte": upto})
     ids = rows.filter(~Q(_blocked_either_way(author_id, key))).order_by(key).values_list(key, flat=True)
+    return list(ids[:limit] if limit is not None else ids)
+
+
+# Rule 10: how many of an author's newest notes adding them brings into an inbox.
+BACKFILL_MAX = 50
+
+
+def backfill_note_ids(
+    author_id: int, reader_id: int, *, limit: int | None = BACKFILL_MAX, among: Collection[int] | None = None
+) -> list[int]:
+    """Rule 10: ``author_id``'s notes that rule 6 delivers to ``reader_id`` as things stand now,
+    newest first, at most ``limit`` (of those ``among``, if given): public ones if the reader
+    is the author's fan, friends-only ones and those to a set the reader is in if they are
+    friends, and those sent to the reader alone; none across a block. A few small queries on
+    the main cluster; the notes' own over the (author, id) index."""
+    if (
+        author_id == reader_id
+        or Block.objects.filter(
+            Q(blocker_id=author_id, blocked_id=reader_id) | Q(blocker_id=reader_id, blocked_id=author_id)
+        ).exists()
+    ):
+        return []
+    fans = set(
+        Fanship.objects.filter(
+            Q(fan_id=reader_id, idol_id=author_id) | Q(fan_id=author_id, idol_id=reader_id)
+        ).values_list("fan_id", flat=True)
+    )
+    receives = Q(audience=Note.Audience.FRIEND, recipient_id=reader_id)
+    if reader_id in fans:
+        receives |= Q(audience=Note.Audience.PUBLIC)
+        if author_id in fans:
+            sets = FriendSet.objects.filter(owner_id=author_id, members=reader_id).values("pk")
+            receives |= Q(audience=Note.Audience.FRIENDS) | Q(audience=Note.Audience.SET, friend_set__in=sets)
+    notes = Note.objects.filter(author_id=author_id).filter(receives)
+    if among is not None:
+        notes = notes.filter(pk__in=list(among))
+    ids = notes.order_by("-pk").values_list("pk", flat=True)
     return list(ids[:limit] if limit is not None else ids)
 
 

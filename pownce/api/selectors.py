@@ -21,6 +21,7 @@ from django.http import Http404
 
 from accounts.models import User
 from accounts.selectors import fan_ids, fan_of_ids, friend_ids, person_shown, users_by_ids
+from accounts.selectors import people_search as account_people_search
 from cache import objects
 from notes.models import Note, Reply
 from notes.selectors import PAGE_SIZE, CardCounts, Page
@@ -147,18 +148,13 @@ def people(ids: list[int]) -> list[User]:
     return [found for found in users_by_ids(ids) if person_shown(found) and found.is_active]
 
 
-def people_search(query: str, *, limit: int) -> list[User]:
-    """People whose username starts with ``query`` (an exact match first), shown ones only."""
+def people_search(viewer, query: str, *, limit: int) -> list[User]:
+    """People found by ``query`` as the site's search finds them (``accounts.selectors.people_search``:
+    a prefix of a username or of a name's words, one indexed lookup, nobody suspended or on
+    either side of a block with ``viewer``), best first. A Mastodon ``acct`` (``@bob@host``)
+    is searched by its username."""
     query = query.strip().lstrip("@").split("@", 1)[0]
-    if not query or len(query) > 30:
-        return []
-    rows = (
-        User.objects.filter(username__istartswith=query, is_active=True, is_suspended=False)
-        .order_by("username")
-        .values_list("pk", "username")[: min(limit, SEARCH_MAX)]
-    )
-    ranked = sorted(rows, key=lambda row: (row[1].lower() != query.lower(), row[1].lower()))
-    return people([pk for pk, _ in ranked])
+    return account_people_search(viewer, query, limit=max(1, min(limit, SEARCH_MAX))).people
 
 
 def waiting_media(owner: User, media_id: int) -> MediaUpload | None:

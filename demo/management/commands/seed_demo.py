@@ -27,7 +27,9 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts import suggestions
 from accounts.models import Block, Fanship, FriendSet, User
+from accounts.search import people_index
 from demo import content
 from notes import partitioning
 from notes.counts import reconcile_all
@@ -140,6 +142,11 @@ class Command(BaseCommand):
         # Bulk inserts send no signals: the denormalized counts are recomputed once, at the end.
         for drift in reconcile_all(using=DEFAULT_DB_ALIAS):
             self.stdout.write(f"Counts: {drift.table}: {drift.missing} rows created, {drift.rows_off} fixed.")
+        # Nor do the search terms follow, nor the popular people (accounts/search.py, suggestions.py).
+        if have_users < users:
+            people_index(user_ids)
+            self.stdout.write(f"Search terms of {len(user_ids)} people written.")
+        self.stdout.write(f"Popular people found: {suggestions.popular_refresh()}.")
         if have_users < users or notes > have_notes:
             # Nor do they invalidate the cached lists (inboxes, the public stream …) they change:
             # a demo seeding starts the cache afresh rather than tombstoning every list by name.

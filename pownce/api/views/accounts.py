@@ -131,5 +131,6 @@ def search(request: HttpRequest, bearer):
     kind = str(given.get("type") or "accounts")
     limit = limit_of(given.get("limit"), default=20, most=selectors.SEARCH_MAX)
     base = mapping.Base(request)
-    people = selectors.people_search(str(given.get("q") or ""), limit=limit) if kind == "accounts" else []
+    viewer = viewer_of(bearer)
+    people = selectors.people_search(viewer, str(given.get("q") or ""), limit=limit) if kind == "accounts" else []
     return {"accounts": [mapping.account(person, base) for person in people], "statuses": [], "hashtags": []}

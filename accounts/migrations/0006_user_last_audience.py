@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0004_usercounts_public_notes")]
+    dependencies = [("accounts", "0005_people_search_and_suggestions")]
 
     operations = [
         migrations.AddField(

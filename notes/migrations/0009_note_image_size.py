@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notes', '0007_partitioned_inbox'),
+        ('notes', '0008_delivery_backfilled_from'),
     ]
 
     operations = [
