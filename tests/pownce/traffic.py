@@ -140,7 +140,8 @@ class Writer:
     """Posts numbered notes in a thread, from each browser in turn (which keeps every author
     under the posting limit); a send that got no success is retried with the same key, as a
     person pressing Send again would, until it succeeds or the writer is stopped.
-    ``acknowledged`` holds the bodies whose send the client saw succeed (a 302 to the note)."""
+    ``acknowledged`` holds the bodies whose send the client saw succeed (a 302 to the stream it
+    was sent from, at the note: ``/#note-<id>``)."""
 
     def __init__(self, browsers: list[Browser], prefix: str, *, pause: float = 0.5) -> None:
         self.browsers = browsers
@@ -159,7 +160,7 @@ class Writer:
             while not self._stop.is_set():
                 outcome = browser.post_note(body, key)
                 self.attempts.append(outcome)
-                if outcome.status == 302 and "/notes/" in outcome.headers.get("location", ""):
+                if outcome.status == 302 and "#note-" in outcome.headers.get("location", ""):
                     self.acknowledged.append(body)
                     break
                 self._stop.wait(0.1)  # a person pressing Send again, not a wait for a state
