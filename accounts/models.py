@@ -13,6 +13,8 @@ from django.db import models
 from django.templatetags.static import static
 from django.urls import reverse
 
+from accounts.timezones import DEFAULT as DEFAULT_TIME_ZONE
+from accounts.timezones import validate_time_zone
 from accounts.usernames import USERNAME_MAX_LENGTH, validate_username
 
 DEFAULT_PHOTO = "img/avatar.svg"
@@ -46,6 +48,9 @@ class User(AbstractUser):
     # Set by moderators: a suspended person cannot log in, and their notes and profile are gone
     # for every reader (the streams drop notes whose author is suspended when they load authors).
     is_suspended = models.BooleanField("suspended", default=False, db_index=True)
+    # An IANA name (accounts/timezones.py): event times are entered and shown in it. On the user
+    # row, so a change reaches the identity of every cached page of this person.
+    time_zone = models.CharField(max_length=64, default=DEFAULT_TIME_ZONE, validators=[validate_time_zone])
 
     objects = PownceUserManager()
 

@@ -64,6 +64,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                     username=form.cleaned_data["username"],
                     email=form.cleaned_data["email"],
                     password=form.cleaned_data["password1"],
+                    time_zone=form.cleaned_data["time_zone"],
                 )
             except ValidationError as exc:
                 form.add_error(None, exc)
@@ -160,7 +161,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 @login_required
 def settings_profile(request: HttpRequest) -> HttpResponse:
     user: User = request.user
-    initial = {field: getattr(user, field) for field in ("display_name", "bio", "location", "website")}
+    initial = {field: getattr(user, field) for field in ("display_name", "bio", "location", "website", "time_zone")}
     form = ProfileForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -173,6 +174,7 @@ def settings_profile(request: HttpRequest) -> HttpResponse:
                     bio=data["bio"],
                     location=data["location"],
                     website=data["website"],
+                    time_zone=data["time_zone"],
                 )
                 if data["photo"]:
                     services.user_photo_set(user, data["photo"])

@@ -2,12 +2,12 @@
 
 Rendering a stream's twenty cards with the template engine is most of a warm page's cost. A
 card's top — author, audience, content — depends only on the note, the people it names,
-whether the reader wrote it (a set's name is shown to its author only) and how long ago it
-was sent, in words ("5 minutes ago"). Its HTML is kept in a per-process LRU keyed by all of
-those values themselves, so an edit, a rename or the passing minute make a new key: an entry
-can never be stale, only unused, and nothing is shared between processes. The footer (reply
-and star counts, the reader's own star, the CSRF token, where to come back to) is built for
-every request.
+whether the reader wrote it (a set's name is shown to its author only), how long ago it
+was sent, in words ("5 minutes ago"), and the reader's time zone (times are shown in it).
+Its HTML is kept in a per-process LRU keyed by all of those values themselves, so an edit, a
+rename, another zone or the passing minute make a new key: an entry can never be stale, only
+unused, and nothing is shared between processes. The footer (reply and star counts, the
+reader's own star, the CSRF token, where to come back to) is built for every request.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from functools import lru_cache
 
 from django.template.loader import get_template
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -70,7 +71,7 @@ def _top_key(note: Note, viewer_is_author: bool) -> tuple:
         note.file_size, note.file_type, note.thumbnail.name, note.event_name, note.event_place,
         note.event_start, note.created, note.forwarded_from_id, _person(note.author), _person(note.recipient),
         _person(note.forwarded_from_author), friend_set.name if friend_set else None, viewer_is_author,
-        ago(note.created),
+        ago(note.created), timezone.get_current_timezone_name(),
     )  # fmt: skip
 
 
@@ -133,6 +134,7 @@ def reply_item(reply, *, viewer, reuse: bool = True) -> SafeString:
     key = (
         "reply", reply.pk, reply.body, reply.created, reply.note_id, _person(reply.author),
         _person(reply.note_author), note.title if note is not None else None, viewer_wrote_note, ago(reply.created),
+        timezone.get_current_timezone_name(),
     )  # fmt: skip
     context = {"reply": reply, "viewer_wrote_note": viewer_wrote_note}
     return mark_safe(_reused(key, lambda: get_template(REPLY_ITEM).render(context), reuse))
@@ -158,7 +160,12 @@ def composer_fields(form, *, reuse: bool = True) -> str:
     initial values (the CSRF token stays outside), so it is reused like a card's top."""
     if form.is_bound or not reuse:
         return get_template(COMPOSER_FIELDS).render({"form": form})
-    key = (_frozen(form.fields["audience"].choices), tuple(sorted(form.initial.items())), form.max_upload_bytes)
+    key = (
+        _frozen(form.fields["audience"].choices),
+        tuple(sorted(form.initial.items())),
+        form.max_upload_bytes,
+        form.fields["event_start"].label,  # names the author's time zone
+    )
     html = _composers.get(key)
     if html is None:
         html = get_template(COMPOSER_FIELDS).render({"form": form})

@@ -7,6 +7,7 @@ import uuid
 
 from django import forms
 from django.conf import settings
+from django.utils import timezone
 
 from accounts.models import FriendSet, User
 from accounts.selectors import AudienceOptions, audience_options
@@ -65,6 +66,9 @@ class NoteForm(AudienceMixin, forms.Form):
     def __init__(self, *args, author: User, audience: AudienceOptions | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["audience"] = self._audience_field(author, audience)
+        # The date and time typed mean the author's wall clock (the zone the request activated,
+        # accounts/timezones.py): the field turns them into the true instant.
+        self.fields["event_start"].label = f"When ({timezone.get_current_timezone_name()})"
         if not self.is_bound:
             self.initial["idempotency_key"] = uuid.uuid4().hex
 

@@ -138,6 +138,8 @@ MIDDLEWARE = [
     "pownce.uploads.BodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Right after it: the viewer's time zone, once the viewer is loaded (accounts/timezones.py).
+    "accounts.middleware.ViewerTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -386,6 +388,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+
 # --- The client API (pownce/api/) ----------------------------------------------------------
 # OAuth 2 by django-oauth-toolkit: authorization code, with PKCE required of public clients (no
 # secret) and optional for confidential ones, as Mastodon's clients expect. Apps are made by
