@@ -62,7 +62,9 @@ def deliveries_write(note: Note, recipient_ids: list[int]) -> None:
     shard, notes/partitioning.py). Idempotent: an inbox that already holds it is left alone
     (INSERT IGNORE on the unique (recipient, note) index). Invalidates the inboxes."""
     partitioning.deliveries_write(note.pk, recipient_ids)
-    caching.inboxes_changed(recipient_ids, author_id=note.author_id, public=note.is_public)
+    caching.inboxes_changed(
+        recipient_ids, author_id=note.author_id, public=note.is_public, event=note.kind == Note.Kind.EVENT
+    )
 
 
 def note_deliver(note: Note) -> list[int]:

@@ -1,24 +1,28 @@
 """The streams people read — home, public, a profile, a note with its replies — assembled from
 the cached steps of :mod:`notes.selectors`: each step is ONE cache call (cache/batch.py).
 
-A warm home stream is three calls and no SQL: the lists (inbox, replies, stars, and the note
-form's friends and sets); the notes, replies and their counts (and the form's people); what
-they point at (authors, recipients, replied-to notes).
+A warm home stream is three calls and no SQL: the lists (inbox, replies, stars, the note
+form's friends and sets, and the viewer's upcoming events); the notes, replies and their counts
+(and the form's people, and the upcoming events); what they point at (authors, recipients,
+replied-to notes).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from accounts.models import User
 from accounts.selectors import AudienceOptions, AudienceReads
-from cache import Batch, idlists
+from cache import Batch, idlists, pages
 from notes import caching
 from notes.models import Note, NoteCounts, Reply
 from notes.selectors import (
     HOME_FILTERS,
     PAGE_SIZE,
     REPLIES_SHOWN,
+    UPCOMING_KEPT,
+    UPCOMING_SHOWN,
     CardCounts,
     Page,
     attach_related,
@@ -34,6 +38,8 @@ from notes.selectors import (
     profile_note_ids,
     public_note_ids,
     stars_loader,
+    upcoming_events,
+    upcoming_loader,
     visible_note,
 )
 from notes.visibility import blocks_hide, is_shown, reaching_ids, signed_in
@@ -168,6 +174,24 @@ def _newest(item: Note | Reply) -> tuple:
 class HomePage:
     page: Page
     audience: AudienceOptions
+    # The soonest events in the viewer's inbox that have not started, authors attached.
+    upcoming: list[Note] = field(default_factory=list)
+
+
+def _upcoming_candidates(user: User, kept: tuple) -> list[int]:
+    """The ids of the events in ``kept`` (the cached value) that have not started yet, a few
+    more than are shown (some may turn out hidden). An event whose start passes changes the
+    page by itself: a stored home is good until then (``cache.pages.changes_in``)."""
+    now = time.time()
+    ahead = [(start, pk) for start, pk in kept if start > now]
+    if len(kept) >= UPCOMING_KEPT and len(ahead) < UPCOMING_SHOWN:
+        # Most of a full value has started: later events may be missing from it. Read them
+        # now (this render is not stored: it ran SQL) and have the value loaded again.
+        ahead = upcoming_events(user)
+        caching.upcoming_changed([user.pk])
+    if ahead:
+        pages.changes_in(ahead[0][0] - now)
+    return [pk for _, pk in ahead[: UPCOMING_SHOWN * 2]]
 
 
 def home_page(user: User, *, show: str = "all", before: int | None = None, before_reply: int | None = None) -> HomePage:
@@ -181,7 +205,9 @@ def home_page(user: User, *, show: str = "all", before: int | None = None, befor
     replies_list = first.list(caching.home_replies(user.pk), home_replies_loader(user))
     stars = first.list(caching.stars_of(user.pk), stars_loader(user))
     blocks = blocks_read(first, user)
+    upcoming = first.values(caching.UPCOMING_EVENTS, [user.pk], upcoming_loader(user))
     first.run()
+    event_ids = _upcoming_candidates(user, upcoming.result.get(user.pk, ()))
 
     if show in ("all", "notes"):
         note_ids = cut_page(inbox.result, before, lambda: home_note_ids(user, before=before, limit=PAGE_SIZE + 1))
@@ -201,10 +227,12 @@ def home_page(user: User, *, show: str = "all", before: int | None = None, befor
     notes = second.objects(Note, note_ids)
     replies = second.objects(Reply, reply_ids)
     counts = second.objects(NoteCounts, note_ids)
+    events = second.objects(Note, event_ids)
     second.run()
     loaded_notes = in_order(notes.result, note_ids)
     loaded_replies = in_order(replies.result, reply_ids)
-    attach_related(loaded_notes, loaded_replies, known_notes=notes.result)
+    loaded_events = in_order(events.result, event_ids)
+    attach_related(loaded_notes + loaded_events, loaded_replies, known_notes=notes.result)
     loaded_notes = [note for note in loaded_notes if is_shown(note)]
     loaded_replies = [reply for reply in loaded_replies if is_shown(reply)]
 
@@ -220,7 +248,8 @@ def home_page(user: User, *, show: str = "all", before: int | None = None, befor
         before_reply=_next_cursor(shown_replies, len(loaded_replies), before_reply) if more and reply_ids else None,
         counts=card_counts(counts.result, shown_notes, set(stars.result), blocks_result(blocks, user)),
     )
-    return HomePage(page=page, audience=audience.result())
+    upcoming_shown = [note for note in loaded_events if is_shown(note)][:UPCOMING_SHOWN]
+    return HomePage(page=page, audience=audience.result(), upcoming=upcoming_shown)
 
 
 @dataclass

@@ -33,7 +33,13 @@ def home(request):
         request.user, show=show, before=cursor(request, "before"), before_reply=cursor(request, "before_reply")
     )
     form = NoteForm(author=request.user, audience=home.audience)
-    context = {"page": home.page, "show": show, "filters": selectors.HOME_FILTERS, "form": form}
+    context = {
+        "page": home.page,
+        "show": show,
+        "filters": selectors.HOME_FILTERS,
+        "form": form,
+        "upcoming": home.upcoming,
+    }
     return render(request, "notes/home.html", context)
 
 
