@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from accounts import services, timezones
+from accounts.backends import refused_as_suspended
 from accounts.models import User
 from accounts.usernames import USERNAME_MAX_LENGTH
 
@@ -27,6 +29,24 @@ class SignUpForm(UserCreationForm):
         self.fields["username"].widget.attrs.update(
             {"autocomplete": "username", "maxlength": USERNAME_MAX_LENGTH, "autocapitalize": "none"}
         )
+
+
+class LogInForm(AuthenticationForm):
+    """Django's log-in form, which tells a suspended person why they cannot log in — once they
+    have given the right password, and only then (accounts/backends.py)."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "suspended": "This account has been suspended by Pownce's moderators, so it can't log in.",
+    }
+
+    def clean(self):
+        try:
+            return super().clean()
+        except ValidationError as error:
+            if error.code == "invalid_login" and refused_as_suspended(self.request):
+                raise ValidationError(self.error_messages["suspended"], code="suspended") from None
+            raise
 
 
 class WebsiteField(forms.URLField):

@@ -24,7 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import profiles, selectors, services
-from accounts.forms import FriendSetForm, ProfileForm, SignUpForm
+from accounts.forms import FriendSetForm, LogInForm, ProfileForm, SignUpForm
 from accounts.models import User
 from pownce.clients import client_ip
 from pownce.uploads import accepts_uploads
@@ -89,9 +89,12 @@ def _tell_owner(request: HttpRequest, failures: int) -> None:
 
 class LogInView(auth_views.LoginView):
     """Django's log-in, counted per address, per address and account, and per account before
-    any password is checked; a right password takes its count back (accounts.services)."""
+    any password is checked; a right password takes its count back (accounts.services). A
+    suspended account's right password is told the account is suspended (``LogInForm``), and
+    still counts as a failure."""
 
     template_name = "accounts/login.html"
+    authentication_form = LogInForm
     redirect_authenticated_user = True
 
     def post(self, request, *args, **kwargs):
