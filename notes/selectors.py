@@ -86,17 +86,21 @@ class CardCounts:
 # --- One note ----------------------------------------------------------------------------------
 
 
+class NoteNotShown(Http404):
+    """The note asked for is not one the viewer may see — or does not exist: the same answer."""
+
+
 def visible_note(viewer, note_id: int) -> Note:
     """The note ``note_id`` if ``viewer`` may see it (notes/visibility.py, rules 1-5), with what
-    it points at attached; Http404 otherwise, whether or not it exists."""
+    it points at attached; :class:`NoteNotShown` (a 404) otherwise, whether or not it exists."""
     if not isinstance(note_id, int) or not 0 < note_id < 2**63:
-        raise Http404("No such note")
+        raise NoteNotShown("No such note")
     note = objects.get(Note, note_id)
     if note is None or not visibility.note_reaches(viewer, note, inbox=lambda: _inbox(viewer)):
-        raise Http404("No such note")
+        raise NoteNotShown("No such note")
     attach_related([note], [])
     if not visibility.is_shown(note):
-        raise Http404("No such note")
+        raise NoteNotShown("No such note")
     return note
 
 
