@@ -49,14 +49,16 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture
 def new_person(request, chromium) -> Iterator[Callable]:
     """``new_person()`` opens a fresh browser context (its own cookies: one person) on the
-    site behind HAProxy and returns its first page. When the test fails, every page still open
-    is saved as ``test-artifacts/failed-<n>.png`` for a look at what the browser showed."""
+    site behind HAProxy and returns its first page; keyword arguments go to Playwright's
+    ``new_context`` (e.g. ``timezone_id="Europe/Paris"``, the zone the browser says it is in).
+    When the test fails, every page still open is saved as ``test-artifacts/failed-<n>.png``
+    for a look at what the browser showed."""
     contexts = []
     for stale in ARTIFACTS.glob("failed-*.png"):
         stale.unlink()
 
-    def open_page():
-        context = chromium.new_context(base_url=HAPROXY, viewport=DESKTOP, accept_downloads=True)
+    def open_page(**options):
+        context = chromium.new_context(base_url=HAPROXY, viewport=DESKTOP, accept_downloads=True, **options)
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()
