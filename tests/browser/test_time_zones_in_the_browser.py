@@ -43,7 +43,7 @@ def shoot(page, path) -> None:
 def download_calendar(page, link) -> str:
     with page.expect_download() as ics:
         link.click()
-    return open(ics.value.path(), encoding="utf-8").read()
+    return open(ics.value.path(), encoding="utf-8", newline="").read()  # keep the CRLFs
 
 
 def test_an_evening_event_in_los_angeles_is_morning_in_paris_in_the_browser(
