@@ -194,9 +194,17 @@ def _upcoming_candidates(user: User, kept: tuple) -> list[int]:
     return [pk for _, pk in ahead[: UPCOMING_SHOWN * 2]]
 
 
-def home_page(user: User, *, show: str = "all", before: int | None = None, before_reply: int | None = None) -> HomePage:
+def home_page(
+    user: User,
+    *,
+    show: str = "all",
+    before: int | None = None,
+    before_reply: int | None = None,
+    upcoming: bool = False,
+) -> HomePage:
     """The home stream and what the note form on it needs, in three cache calls when warm. "all"
-    interleaves inbox notes and replies by time, each paged by its own id."""
+    interleaves inbox notes and replies by time, each paged by its own id. ``upcoming``: with
+    the viewer's upcoming events too (read in the same calls)."""
     if show not in HOME_FILTERS:
         show = "all"
     first = Batch()
@@ -205,9 +213,9 @@ def home_page(user: User, *, show: str = "all", before: int | None = None, befor
     replies_list = first.list(caching.home_replies(user.pk), home_replies_loader(user))
     stars = first.list(caching.stars_of(user.pk), stars_loader(user))
     blocks = blocks_read(first, user)
-    upcoming = first.values(caching.UPCOMING_EVENTS, [user.pk], upcoming_loader(user))
+    kept = first.values(caching.UPCOMING_EVENTS, [user.pk], upcoming_loader(user)) if upcoming else None
     first.run()
-    event_ids = _upcoming_candidates(user, upcoming.result.get(user.pk, ()))
+    event_ids = _upcoming_candidates(user, kept.result.get(user.pk, ())) if kept else []
 
     if show in ("all", "notes"):
         note_ids = cut_page(inbox.result, before, lambda: home_note_ids(user, before=before, limit=PAGE_SIZE + 1))

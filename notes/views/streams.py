@@ -30,7 +30,11 @@ def home(request):
     if show not in selectors.HOME_FILTERS:
         show = "all"
     home = streams.home_page(
-        request.user, show=show, before=cursor(request, "before"), before_reply=cursor(request, "before_reply")
+        request.user,
+        show=show,
+        before=cursor(request, "before"),
+        before_reply=cursor(request, "before_reply"),
+        upcoming=True,
     )
     form = NoteForm(author=request.user, audience=home.audience)
     context = {
