@@ -13,6 +13,8 @@ from django.db import models
 from django.templatetags.static import static
 from django.urls import reverse
 
+from accounts.timezones import DEFAULT as DEFAULT_TIME_ZONE
+from accounts.timezones import validate_time_zone
 from accounts.usernames import USERNAME_MAX_LENGTH, validate_username
 
 DEFAULT_PHOTO = "img/avatar.svg"
@@ -51,6 +53,9 @@ class User(AbstractUser):
     # next one is not silently public. Part of the user row, so of every cached page's identity
     # (cache/pages.py): a page showing the form changes with it.
     last_audience = models.CharField(max_length=40, blank=True, default="")
+    # An IANA name (accounts/timezones.py): event times are entered and shown in it. On the user
+    # row, so a change reaches the identity of every cached page of this person.
+    time_zone = models.CharField(max_length=64, default=DEFAULT_TIME_ZONE, validators=[validate_time_zone])
 
     objects = PownceUserManager()
 

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from accounts import suggestions, tasks
+from accounts import suggestions, tasks, timezones
 from accounts.models import Block, Fanship, FriendSet, User
 from accounts.selectors import are_friends, friend_ids_all, is_blocked
 from pownce import ratelimit
@@ -91,26 +91,37 @@ def signup_attempt_allowed(*, ip: str) -> bool:
     return ratelimit.hit("signup-ip", ip, limit=SIGNUPS_PER_IP, window=SIGNUP_WINDOW_SECONDS, fail_closed=True)
 
 
-def user_sign_up(*, username: str, email: str, password: str) -> User:
-    """Create an account. The username must be free in any letter case."""
+def user_sign_up(*, username: str, email: str, password: str, time_zone: str = timezones.DEFAULT) -> User:
+    """Create an account. The username must be free in any letter case. ``time_zone`` is the
+    browser's guess: a name this server does not know starts the person in UTC instead of
+    refusing the sign-up (they can change it in settings)."""
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": "That username is taken."})
-    return User.objects.create_user(username=username, email=email, password=password)
+    return User.objects.create_user(
+        username=username, email=email, password=password, time_zone=timezones.zone_or_default(time_zone)
+    )
 
 
 PROFILE_FIELDS = ["display_name", "bio", "location", "website"]
 
 
-def profile_update(user: User, *, display_name: str, bio: str, location: str, website: str) -> User:
+def profile_update(
+    user: User, *, display_name: str, bio: str, location: str, website: str, time_zone: str | None = None
+) -> User:
+    """Save the profile's fields (and the time zone, when given); ValidationError by field."""
     user.display_name = display_name
     user.bio = bio
     user.location = location
     user.website = website
+    fields = list(PROFILE_FIELDS)
+    if time_zone is not None:
+        user.time_zone = time_zone
+        fields.append("time_zone")
     # Only the fields changed here are checked: an account made before today's username rules
     # must still be able to edit its profile.
-    others = [field.name for field in User._meta.fields if field.name not in PROFILE_FIELDS]
+    others = [field.name for field in User._meta.fields if field.name not in fields]
     user.full_clean(validate_unique=False, exclude=others)
-    user.save(update_fields=PROFILE_FIELDS)
+    user.save(update_fields=fields)
     return user
 
 

@@ -24,7 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import profiles, selectors, services
-from accounts.forms import FriendSetForm, ProfileForm, SignUpForm
+from accounts.forms import FriendSetForm, LogInForm, ProfileForm, SignUpForm
 from accounts.models import User
 from pownce.clients import client_ip
 from pownce.uploads import accepts_uploads
@@ -64,6 +64,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                     username=form.cleaned_data["username"],
                     email=form.cleaned_data["email"],
                     password=form.cleaned_data["password1"],
+                    time_zone=form.cleaned_data["time_zone"],
                 )
             except ValidationError as exc:
                 form.add_error(None, exc)
@@ -88,9 +89,12 @@ def _tell_owner(request: HttpRequest, failures: int) -> None:
 
 class LogInView(auth_views.LoginView):
     """Django's log-in, counted per address, per address and account, and per account before
-    any password is checked; a right password takes its count back (accounts.services)."""
+    any password is checked; a right password takes its count back (accounts.services). A
+    suspended account's right password is told the account is suspended (``LogInForm``), and
+    still counts as a failure."""
 
     template_name = "accounts/login.html"
+    authentication_form = LogInForm
     redirect_authenticated_user = True
 
     def post(self, request, *args, **kwargs):
@@ -160,7 +164,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 @login_required
 def settings_profile(request: HttpRequest) -> HttpResponse:
     user: User = request.user
-    initial = {field: getattr(user, field) for field in ("display_name", "bio", "location", "website")}
+    initial = {field: getattr(user, field) for field in ("display_name", "bio", "location", "website", "time_zone")}
     form = ProfileForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -173,6 +177,7 @@ def settings_profile(request: HttpRequest) -> HttpResponse:
                     bio=data["bio"],
                     location=data["location"],
                     website=data["website"],
+                    time_zone=data["time_zone"],
                 )
                 if data["photo"]:
                     services.user_photo_set(user, data["photo"])

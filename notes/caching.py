@@ -13,6 +13,11 @@ ID lists (cache/idlists.py), newest first:
 * ``received_from:<reader>:<author>`` — the author's non-public notes delivered to the reader
   that they may see (with ``public_by:<author>``, what a signed-in reader sees of a profile).
 
+Computed values (cache/batch.py): ``upcoming-events`` of a user — the events in their inbox
+that had not started when it was loaded, soonest first, as ``(start, note id)`` pairs
+(``notes.selectors.upcoming_events``). An event delivered to the user, or deleted, and a block
+invalidate it; time passing does not — a reader skips the events whose start has passed.
+
 Reply and star counts are ``NoteCounts`` objects (notes/counts.py), kept apart from the note so
 a star does not invalidate the note everyone reads; their signals invalidate them.
 
@@ -20,7 +25,8 @@ Pages (cache/pages.py): home, the public stream, a profile and a note page are k
 viewer, each with its **version vector** — the versions of every key its render read through
 the cache, so nothing here lists them by hand and nothing can be left out:
 
-* home: ``inbox``, ``home_replies``, ``stars`` and ``blocks`` of the viewer, the note form's
+* home: ``inbox``, ``home_replies``, ``stars``, ``blocks`` and ``upcoming-events`` of the
+  viewer (and each upcoming event with its author), the note form's
   ``friends`` and ``sets`` lists and those people and sets; each note, its ``NoteCounts``, its
   author, recipient, credited author and set; each reply, its author, its note's author and the
   note it answers; on the first page, the suggestions' kept lists (the viewer's and the popular
@@ -51,6 +57,7 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 
 from cache import idlists, objects
+from cache.batch import invalidate_values
 
 
 def inbox(user_id: int) -> str:
@@ -78,14 +85,18 @@ def stars_of(user_id: int) -> str:
 
 
 PUBLIC = "public"
+# Computed values: a user's id → the events in their inbox that have not started yet.
+UPCOMING_EVENTS = "upcoming-events"
 
 
 def received_from(reader_id: int, author_id: int) -> str:
     return f"received_from:{reader_id}:{author_id}"
 
 
-def note_delivered(*, author_id: int, public: bool, recipient_ids: Iterable[int], using: str | None = None) -> None:
-    """A note reached these inboxes (or left them, when deleted)."""
+def note_delivered(
+    *, author_id: int, public: bool, recipient_ids: Iterable[int], event: bool = False, using: str | None = None
+) -> None:
+    """A note reached these inboxes (or left them, when deleted); ``event``: it is an event."""
     recipient_ids = list(recipient_ids)
     names = [inbox(pk) for pk in recipient_ids] + [sent(author_id)]
     if public:
@@ -93,15 +104,27 @@ def note_delivered(*, author_id: int, public: bool, recipient_ids: Iterable[int]
     else:
         names += [received_from(pk, author_id) for pk in recipient_ids]
     idlists.invalidate(names, using=using)
+    if event:
+        upcoming_changed(recipient_ids, using=using)
 
 
-def inboxes_changed(recipient_ids: Iterable[int], *, author_id: int, public: bool, using: str | None = None) -> None:
-    """A note reached these inboxes, and only these lists changed (one batch of a fan-out)."""
+def inboxes_changed(
+    recipient_ids: Iterable[int], *, author_id: int, public: bool, event: bool = False, using: str | None = None
+) -> None:
+    """A note reached these inboxes, and only these lists changed (one batch of a fan-out);
+    ``event``: it is an event, so their upcoming events changed too."""
     recipient_ids = list(recipient_ids)
     names = [inbox(pk) for pk in recipient_ids]
     if not public:
         names += [received_from(pk, author_id) for pk in recipient_ids]
     idlists.invalidate(names, using=using)
+    if event:
+        upcoming_changed(recipient_ids, using=using)
+
+
+def upcoming_changed(user_ids: Iterable[int], *, using: str | None = None) -> None:
+    """An event reached or left these people's inboxes (or may have: a block)."""
+    invalidate_values(UPCOMING_EVENTS, list(user_ids), using=using)
 
 
 def reply_changed(*, note_id: int, recipient_ids: Iterable[int], using: str | None = None) -> None:
@@ -124,6 +147,7 @@ def _block_changed(sender: Any, instance: Any, using: str, **kwargs: Any) -> Non
     names = [name(pk) for pk in people for name in (inbox, home_replies)]
     names += [received_from(reader, author) for reader, author in (people, people[::-1])]
     idlists.invalidate(names, using=using)
+    upcoming_changed(people, using=using)
 
 
 def connect() -> None:

@@ -3,13 +3,13 @@
 Rendering a stream's twenty cards with the template engine is most of a warm page's cost. A
 card's top — author, audience, content — depends only on the note, the people it names,
 whether the reader wrote it (a set's name is shown to its author only) or is its one recipient
-("Private to you"), how long ago it was sent, in words ("5 minutes ago"), and whether the
-stream marks public notes (the public stream, where every note is public, does not). Its HTML
-is kept in a per-process LRU keyed by all of those values themselves, so an edit, a rename or
-the passing minute make a new key: an entry
-can never be stale, only unused, and nothing is shared between processes. The footer (reply
-and star counts, the reader's own star, the menu of what else the reader may do with the note,
-the CSRF token, where to come back to) is built for every request.
+("Private to you"), how long ago it was sent, in words ("5 minutes ago"), whether the stream
+marks public notes (the public stream, where every note is public, does not), and the reader's
+time zone (times are shown in it). Its HTML is kept in a per-process LRU keyed by all of those
+values themselves, so an edit, a rename, another zone or the passing minute make a new key: an
+entry can never be stale, only unused, and nothing is shared between processes. The footer
+(reply and star counts, the reader's own star, the menu of what else the reader may do with the
+note, the CSRF token, where to come back to) is built for every request.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from django.template.loader import get_template
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -74,7 +75,7 @@ def _top_key(note: Note, viewer_is_author: bool, viewer_is_recipient: bool, publ
         note.event_name, note.event_place,
         note.event_start, note.created, note.forwarded_from_id, _person(note.author), _person(note.recipient),
         _person(note.forwarded_from_author), friend_set.name if friend_set else None, viewer_is_author,
-        viewer_is_recipient, public_badge, ago(note.created),
+        viewer_is_recipient, public_badge, ago(note.created), timezone.get_current_timezone_name(),
     )  # fmt: skip
 
 
@@ -188,6 +189,7 @@ def reply_item(reply, *, viewer, reuse: bool = True) -> SafeString:
     key = (
         "reply", reply.pk, reply.body, reply.created, reply.note_id, _person(reply.author),
         _person(reply.note_author), note.title if note is not None else None, viewer_wrote_note, ago(reply.created),
+        timezone.get_current_timezone_name(),
     )  # fmt: skip
     context = {"reply": reply, "viewer_wrote_note": viewer_wrote_note}
     return mark_safe(_reused(key, lambda: get_template(REPLY_ITEM).render(context), reuse))
@@ -223,7 +225,12 @@ def composer_fields(form, *, reuse: bool = True) -> str:
         return get_template(COMPOSER_FIELDS).render({"form": form})
     # Not the idempotency key: it is fresh for every showing and rendered outside these fields.
     initial = tuple(sorted((name, value) for name, value in form.initial.items() if name != "idempotency_key"))
-    key = (_frozen(form.fields["audience"].choices), initial, form.max_upload_bytes)
+    key = (
+        _frozen(form.fields["audience"].choices),
+        initial,
+        form.max_upload_bytes,
+        form.fields["event_start"].label,  # names the author's time zone
+    )
     html = _composers.get(key)
     if html is None:
         html = get_template(COMPOSER_FIELDS).render({"form": form})

@@ -88,7 +88,9 @@ def deliveries_write(note: Note, recipient_ids: list[int]) -> None:
     shard, notes/partitioning.py). Idempotent: an inbox that already holds it is left alone
     (INSERT IGNORE on the unique (recipient, note) index). Invalidates the inboxes."""
     partitioning.deliveries_write(note.pk, recipient_ids)
-    caching.inboxes_changed(recipient_ids, author_id=note.author_id, public=note.is_public)
+    caching.inboxes_changed(
+        recipient_ids, author_id=note.author_id, public=note.is_public, event=note.kind == Note.Kind.EVENT
+    )
 
 
 def note_deliver(note: Note) -> list[int]:
@@ -184,7 +186,8 @@ def _backfill(reader_id: int, author_id: int) -> int:
         partitioning.backfill_write(reader_id, new, author_id=author_id)
     partitioning.backfilled_remove(reader_id, gone, author_id=author_id)
     if new or gone:
-        caching.inboxes_changed([reader_id], author_id=author_id, public=False)
+        # event=True: some of them may be events, and one invalidation costs less than finding out.
+        caching.inboxes_changed([reader_id], author_id=author_id, public=False, event=True)
     return len(new) + len(gone)
 
 

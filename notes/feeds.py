@@ -9,6 +9,8 @@ in the client API): events and links spelled out.
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.syndication.views import Feed
 from django.http import Http404
@@ -23,7 +25,8 @@ from notes.streams import profile_stream, public_stream
 
 
 def event_text(note: Note) -> str:
-    when = note.event_start.strftime("%A %-d %B %Y, %H:%M UTC") if note.event_start else ""
+    # Feeds and the API are read by programs, not a person with a zone: always UTC.
+    when = note.event_start.astimezone(UTC).strftime("%A %-d %B %Y, %H:%M UTC") if note.event_start else ""
     return "\n".join(line for line in (note.event_name, when, note.event_place) if line)
 
 

@@ -7,6 +7,7 @@ import uuid
 
 from django import forms
 from django.conf import settings
+from django.utils import timezone
 
 from accounts.models import FriendSet, User
 from accounts.selectors import AudienceOptions, audience_options
@@ -138,6 +139,9 @@ class NoteForm(AudienceMixin, forms.Form):
         # The marker next to "Send it" (notes/_composer_fields.html) describes the choice.
         select = AudienceSelect(attrs={"aria-describedby": "audience-marker"})
         self.fields["audience"] = self._audience_field(author, audience, remembered=author.last_audience, widget=select)
+        # The date and time typed mean the author's wall clock (the zone the request activated,
+        # accounts/timezones.py): the field turns them into the true instant.
+        self.fields["event_start"].label = f"When ({timezone.get_current_timezone_name()})"
         if not self.is_bound:
             self.initial["idempotency_key"] = uuid.uuid4().hex
             # In the form's initial values, which key its reused HTML (notes/cards.py).

@@ -133,6 +133,8 @@ class Note(models.Model):
         indexes = [
             models.Index(fields=["audience", "id"], name="note_audience_id"),
             models.Index(fields=["author", "id"], name="note_author_id"),
+            # Upcoming events, soonest first (notes.selectors.upcoming_events).
+            models.Index(fields=["kind", "event_start", "id"], name="note_kind_event_start"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["author", "idempotency_key"], name="note_author_idempotency_key"),

@@ -1,6 +1,9 @@
 """Moderation: readers report notes; moderators hide, unhide and delete notes, suspend and
 unsuspend people, and resolve reports. The admin's actions (notes/admin/) only call these.
 
+Deciding about a note — hiding or deleting it, suspending its author — resolves every open
+report of it (:func:`reports_resolve_on_notes`), whichever report the moderator acted from.
+
 Every action reaches every reader at once, caches included, at the cost of invalidating the
 objects it changed: hiding invalidates the notes' objects and suspending (accounts/moderation.py)
 the people's user objects — one ``UPDATE`` through ``cache.objects.CachedQuerySet``, which
@@ -76,8 +79,18 @@ def notes_delete(notes: Iterable[Note]) -> int:
 
 def reports_resolve(report_ids: Iterable[int], *, by: User) -> list[int]:
     """Close the open reports among ``report_ids``; returns the ids closed."""
+    return _close(Report.objects.filter(pk__in=list(report_ids)), by)
+
+
+def reports_resolve_on_notes(note_ids: Iterable[int], *, by: User) -> list[int]:
+    """Close every open report on these notes; returns the ids closed. A decision about a note
+    (hiding or deleting it, suspending its author) answers everyone who reported it, not only
+    the report the moderator had open: two reports of one note are one piece of work."""
+    return _close(Report.objects.filter(note_id__in=list(note_ids)), by)
+
+
+def _close(reports, by: User) -> list[int]:
     with transaction.atomic():
-        reports = Report.objects.select_for_update().open().filter(pk__in=list(report_ids))
-        closing = list(reports.values_list("pk", flat=True))
+        closing = list(reports.select_for_update().open().values_list("pk", flat=True))
         Report.objects.filter(pk__in=closing).update(is_open=None, resolved_by=by, resolved_at=timezone.now())
     return closing

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db.models import Q
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.caching import blocks_list
 from accounts.models import FriendSet, User
@@ -33,6 +35,10 @@ from notes import caching, partitioning, visibility
 from notes.models import Note, NoteCounts, Reply, ReplyDelivery, Star
 
 PAGE_SIZE = 20
+# Upcoming events: how many home shows, and how many the cached value keeps (more than shown,
+# so events that start drop out of it and later ones take their place without a reload).
+UPCOMING_SHOWN = 5
+UPCOMING_KEPT = 50
 # The most replies shown under one note; a longer thread shows its newest ones.
 REPLIES_SHOWN = 200
 
@@ -91,17 +97,21 @@ class CardCounts:
 # --- One note ----------------------------------------------------------------------------------
 
 
+class NoteNotShown(Http404):
+    """The note asked for is not one the viewer may see — or does not exist: the same answer."""
+
+
 def visible_note(viewer, note_id: int) -> Note:
     """The note ``note_id`` if ``viewer`` may see it (notes/visibility.py, rules 1-5), with what
-    it points at attached; Http404 otherwise, whether or not it exists."""
+    it points at attached; :class:`NoteNotShown` (a 404) otherwise, whether or not it exists."""
     if not isinstance(note_id, int) or not 0 < note_id < 2**63:
-        raise Http404("No such note")
+        raise NoteNotShown("No such note")
     note = objects.get(Note, note_id)
     if note is None or not visibility.note_reaches(viewer, note, inbox=lambda: _inbox(viewer)):
-        raise Http404("No such note")
+        raise NoteNotShown("No such note")
     attach_related([note], [])
     if not visibility.is_shown(note):
-        raise Http404("No such note")
+        raise NoteNotShown("No such note")
     return note
 
 
@@ -167,6 +177,42 @@ def home_note_ids(
             break
         before, step = page[-1], min(step * 4, 2000)
     return found[:limit]
+
+
+def upcoming_events(user: User, *, limit: int = UPCOMING_KEPT, using: str | None = None) -> list[tuple[float, int]]:
+    """The events in ``user``'s inbox (sent to them or by them) that have not started yet,
+    soonest first, as ``(start as a UNIX time, note id)`` pairs, at most ``limit``.
+
+    The inbox is on its own shard and never joined: each step reads the next future events of
+    the main cluster in start order (keyset on ``(event_start, id)`` over the (kind, start)
+    index), then keeps those the user's inbox shard holds — so the cost grows with the events
+    ahead that were not sent to them, not with the size of their inbox. Rule 9 (blocks) as the
+    home stream applies it; rules 1-2 are applied by the reader, on the loaded notes."""
+    events = (
+        Note.objects.using(using)
+        .of_kind(Note.Kind.EVENT)
+        .filter(event_start__gt=timezone.now())
+        .filter(visibility.not_blocked_with(user))
+        .order_by("event_start", "pk")
+    )
+    found: list[tuple[float, int]] = []
+    after, step = None, max(limit, PAGE_SIZE)
+    while len(found) < limit:
+        page = events
+        if after is not None:
+            page = page.filter(Q(event_start__gt=after[0]) | Q(event_start=after[0], pk__gt=after[1]))
+        rows = list(page.values_list("event_start", "pk")[:step])
+        held = partitioning.delivered_among(user.pk, [pk for _, pk in rows], using=using)
+        found += [(start.timestamp(), pk) for start, pk in rows if pk in held]
+        if len(rows) < step:
+            break
+        after, step = rows[-1], min(step * 4, 2000)
+    return found[:limit]
+
+
+def upcoming_loader(user: User):
+    """Fills the ``upcoming-events`` value of ``user`` (notes/caching.py)."""
+    return lambda ids, using: {user.pk: tuple(upcoming_events(user, using=using))}
 
 
 def home_reply_ids(

@@ -257,7 +257,12 @@ def note_destroy(note: Note) -> None:
     with transaction.atomic():
         recipients = partitioning.note_recipient_ids(note_id)
         note.delete()
-        caching.note_delivered(author_id=note.author_id, public=note.is_public, recipient_ids=recipients)
+        caching.note_delivered(
+            author_id=note.author_id,
+            public=note.is_public,
+            recipient_ids=recipients,
+            event=note.kind == Note.Kind.EVENT,
+        )
         transaction.on_commit(lambda: files.delete_unused(stored))
         # The deliveries go once the note is gone for good: on the main cluster in its
         # transaction, on inbox clusters after it commits (a delivery whose note does not exist

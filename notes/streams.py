@@ -2,26 +2,30 @@
 the cached steps of :mod:`notes.selectors`: each step is ONE cache call (cache/batch.py).
 
 A warm home stream is three calls and no SQL: the lists (inbox, replies, stars, the note
-form's friends and sets, the side column's counts and friend requests); the notes, replies and
-their counts (and the form's and the side column's people); what they point at (authors,
-recipients, replied-to notes).
+form's friends and sets; with home's side column, the viewer's counts, friend requests,
+suggested people and upcoming events); the notes, replies and their counts (and the form's and
+the side column's people and events); what they point at (authors, recipients, replied-to
+notes).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from accounts.models import User
 from accounts.profiles import OwnSummary, OwnSummaryReads
 from accounts.selectors import AudienceOptions, AudienceReads
 from accounts.suggestions import NEWCOMER_ADDED, PersonSuggestion, SuggestionReads
-from cache import Batch, idlists
+from cache import Batch, idlists, pages
 from notes import caching
 from notes.models import Note, NoteCounts, Reply
 from notes.selectors import (
     HOME_FILTERS,
     PAGE_SIZE,
     REPLIES_SHOWN,
+    UPCOMING_KEPT,
+    UPCOMING_SHOWN,
     CardCounts,
     Page,
     attach_related,
@@ -37,6 +41,8 @@ from notes.selectors import (
     profile_note_ids,
     public_note_ids,
     stars_loader,
+    upcoming_events,
+    upcoming_loader,
     visible_note,
 )
 from notes.visibility import blocks_hide, is_shown, reaching_ids, signed_in
@@ -173,29 +179,58 @@ def _newest(item: Note | Reply) -> tuple:
 class HomePage:
     page: Page
     audience: AudienceOptions
-    # The side column: the reader's photo, counts and waiting friend requests.
-    own: OwnSummary
-    # People to add, on the first page of the home of someone who has added few people or has
-    # nothing in their inbox; empty otherwise.
-    suggestions: list[PersonSuggestion]
+    # Home's side column (``side=True``), else None / empty: the reader's photo, counts and
+    # waiting friend requests; people to add, on the first page of the home of someone who has
+    # added few people or has nothing in their inbox; the soonest events in the viewer's inbox
+    # that have not started, authors attached.
+    own: OwnSummary | None = None
+    suggestions: list[PersonSuggestion] = field(default_factory=list)
+    upcoming: list[Note] = field(default_factory=list)
 
 
-def home_page(user: User, *, show: str = "all", before: int | None = None, before_reply: int | None = None) -> HomePage:
+def _upcoming_candidates(user: User, kept: tuple) -> list[int]:
+    """The ids of the events in ``kept`` (the cached value) that have not started yet, a few
+    more than are shown (some may turn out hidden). An event whose start passes changes the
+    page by itself: a stored home is good until then (``cache.pages.changes_in``)."""
+    now = time.time()
+    ahead = [(start, pk) for start, pk in kept if start > now]
+    if len(kept) >= UPCOMING_KEPT and len(ahead) < UPCOMING_SHOWN:
+        # Most of a full value has started: later events may be missing from it. Read them
+        # now (this render is not stored: it ran SQL) and have the value loaded again.
+        ahead = upcoming_events(user)
+        caching.upcoming_changed([user.pk])
+    if ahead:
+        pages.changes_in(ahead[0][0] - now)
+    return [pk for _, pk in ahead[: UPCOMING_SHOWN * 2]]
+
+
+def home_page(
+    user: User,
+    *,
+    show: str = "all",
+    before: int | None = None,
+    before_reply: int | None = None,
+    side: bool = False,
+) -> HomePage:
     """The home stream and what the note form on it needs, in three cache calls when warm. "all"
-    interleaves inbox notes and replies by time, each paged by its own id. Its first page
-    suggests people to a newcomer (fewer than ``NEWCOMER_ADDED`` added, or an empty inbox), read
-    in the same calls."""
+    interleaves inbox notes and replies by time, each paged by its own id. ``side``: with home's
+    side column too (read in the same calls): the viewer's summary, on the first page people to
+    suggest to a newcomer (fewer than ``NEWCOMER_ADDED`` added, or an empty inbox), and their
+    upcoming events. The API's timeline asks for the stream only."""
     if show not in HOME_FILTERS:
         show = "all"
     first = Batch()
     audience = AudienceReads(user, first)
-    own = OwnSummaryReads(user, first)
     inbox = first.list(caching.inbox(user.pk), inbox_loader(user))
     replies_list = first.list(caching.home_replies(user.pk), home_replies_loader(user))
     stars = first.list(caching.stars_of(user.pk), stars_loader(user))
     blocks = blocks_read(first, user)
-    suggested = SuggestionReads(user, first) if show == "all" and before is None and before_reply is None else None
+    own = OwnSummaryReads(user, first) if side else None
+    first_page = show == "all" and before is None and before_reply is None
+    suggested = SuggestionReads(user, first) if side and first_page else None
+    kept = first.values(caching.UPCOMING_EVENTS, [user.pk], upcoming_loader(user)) if side else None
     first.run()
+    event_ids = _upcoming_candidates(user, kept.result.get(user.pk, ())) if kept else []
 
     if show in ("all", "notes"):
         note_ids = cut_page(inbox.result, before, lambda: home_note_ids(user, before=before, limit=PAGE_SIZE + 1))
@@ -212,16 +247,19 @@ def home_page(user: User, *, show: str = "all", before: int | None = None, befor
 
     second = Batch()
     audience.second(second)
-    own.second(second)
+    if own:
+        own.second(second)
     if suggested is not None and (not inbox.result or suggested.added_count() < NEWCOMER_ADDED):
         suggested.second(second, limit=HOME_SUGGESTIONS)
     notes = second.objects(Note, note_ids)
     replies = second.objects(Reply, reply_ids)
     counts = second.objects(NoteCounts, note_ids)
+    events = second.objects(Note, event_ids)
     second.run()
     loaded_notes = in_order(notes.result, note_ids)
     loaded_replies = in_order(replies.result, reply_ids)
-    attach_related(loaded_notes, loaded_replies, known_notes=notes.result)
+    loaded_events = in_order(events.result, event_ids)
+    attach_related(loaded_notes + loaded_events, loaded_replies, known_notes=notes.result)
     loaded_notes = [note for note in loaded_notes if is_shown(note)]
     loaded_replies = [reply for reply in loaded_replies if is_shown(reply)]
 
@@ -237,8 +275,13 @@ def home_page(user: User, *, show: str = "all", before: int | None = None, befor
         before_reply=_next_cursor(shown_replies, len(loaded_replies), before_reply) if more and reply_ids else None,
         counts=card_counts(counts.result, shown_notes, set(stars.result), blocks_result(blocks, user)),
     )
+    upcoming_shown = [note for note in loaded_events if is_shown(note)][:UPCOMING_SHOWN]
     return HomePage(
-        page=page, audience=audience.result(), own=own.result(), suggestions=suggested.result() if suggested else []
+        page=page,
+        audience=audience.result(),
+        own=own.result() if own else None,
+        suggestions=suggested.result() if suggested else [],
+        upcoming=upcoming_shown,
     )
 
 

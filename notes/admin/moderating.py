@@ -14,7 +14,7 @@ from accounts import moderation as accounts_moderation
 from accounts.admin import refuse_message
 from accounts.models import User
 from notes import moderation
-from notes.models import Note
+from notes.models import Note, Report
 
 PERMISSIONS = {
     "hide": "notes.hide_note",
@@ -27,13 +27,15 @@ PERMISSIONS = {
 class Moderating(admin.ModelAdmin):
     """A ModelAdmin whose actions moderate notes and people.
 
-    Subclasses list ``moderation_buttons`` (action name, label): those actions also run on the
-    one object of a change page, from buttons under it. Each action says which permission it
-    needs (``@admin.action(permissions=[...])`` hides it from people without it) and checks it
-    again when it runs.
+    Subclasses list ``moderation_buttons`` (action name, label, what it acts on): those actions
+    also run on the one object of a change page, from buttons under it, grouped by what they act
+    on. A page shows a button only if its action is allowed to the moderator and applies to the
+    object's state (:meth:`button_applies`). Each action says which permission it needs
+    (``@admin.action(permissions=[...])`` hides it from people without it) and checks it again
+    when it runs.
     """
 
-    moderation_buttons: tuple[tuple[str, str], ...] = ()
+    moderation_buttons: tuple[tuple[str, str, str], ...] = ()
 
     def has_hide_permission(self, request) -> bool:
         return request.user.has_perm(PERMISSIONS["hide"])
@@ -74,6 +76,21 @@ class Moderating(admin.ModelAdmin):
             self.log_change(request, users[pk], f"{'Suspended' if suspended else 'Unsuspended'} the person{why}.")
         return len(changed)
 
+    def resolve(self, request, *, reports: Iterable[Report] = (), notes: Iterable[Note] = (), why: str = "") -> int:
+        """Close ``reports`` and every open report on ``notes`` (a decision about a note answers
+        all its reports), each written to the admin history; returns how many were closed."""
+        self.require(request, "resolve")
+        reports = {report.pk: report for report in reports}
+        closed = moderation.reports_resolve(reports, by=request.user)
+        note_ids = [note.pk for note in notes]
+        if note_ids:
+            closed += moderation.reports_resolve_on_notes(note_ids, by=request.user)
+        others = [pk for pk in closed if pk not in reports]
+        reports.update({report.pk: report for report in Report.objects.filter(pk__in=others)})
+        for pk in closed:
+            self.log_change(request, reports[pk], f"Resolved the report{why}.")
+        return len(closed)
+
     def delete_notes(self, request, notes: list[Note]) -> int:
         self.require(request, "delete_notes")
         if notes:
@@ -86,15 +103,25 @@ class Moderating(admin.ModelAdmin):
 
     # --- Buttons on a change page -------------------------------------------------------------
 
+    def button_applies(self, obj, name: str) -> bool:
+        """Whether button ``name`` does something to ``obj`` as it is now (Hide for a note that
+        is shown, Unhide for a hidden one …): a page offers only those."""
+        return True
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        buttons = [(name, label) for name, label in self.moderation_buttons if self._allowed(request, name)]
         if request.method == "POST" and object_id is not None:
-            chosen = next((name for name, _ in self.moderation_buttons if f"_moderate_{name}" in request.POST), None)
+            names = [button[0] for button in self.moderation_buttons]
+            chosen = next((name for name in names if f"_moderate_{name}" in request.POST), None)
             if chosen is not None:
                 return self._run_button(request, unquote(object_id), chosen)
+        obj = self.get_object(request, unquote(object_id)) if object_id is not None else None
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for name, label, group in self.moderation_buttons:
+            if self._allowed(request, name) and obj is not None and self.button_applies(obj, name):
+                groups.setdefault(group, []).append((name, label))
         extra_context = {
             **(extra_context or {}),
-            "moderation_buttons": buttons,
+            "moderation_groups": list(groups.items()),
             "show_save": False,
             "show_save_and_continue": False,
             "show_save_and_add_another": False,

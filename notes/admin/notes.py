@@ -85,11 +85,19 @@ class NoteAdmin(Moderating):
     inlines = [ReportInline]
     actions = ["hide_notes", "unhide_notes", "suspend_authors", "unsuspend_authors"]
     moderation_buttons = (
-        ("hide_notes", "Hide this note"),
-        ("unhide_notes", "Unhide this note"),
-        ("suspend_authors", "Suspend its author"),
-        ("unsuspend_authors", "Unsuspend its author"),
+        ("hide_notes", "Hide this note", "The note"),
+        ("unhide_notes", "Unhide this note", "The note"),
+        ("suspend_authors", "Suspend its author", "Its author"),
+        ("unsuspend_authors", "Unsuspend its author", "Its author"),
     )
+
+    def button_applies(self, note: Note, name: str) -> bool:
+        return {
+            "hide_notes": not note.is_hidden,
+            "unhide_notes": note.is_hidden,
+            "suspend_authors": not note.author.is_suspended,
+            "unsuspend_authors": note.author.is_suspended,
+        }[name]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -120,7 +128,10 @@ class NoteAdmin(Moderating):
 
     @admin.action(description="Hide the selected notes", permissions=["hide"])
     def hide_notes(self, request, queryset) -> None:
-        self.done(request, "Notes hidden", self.hide(request, queryset, hidden=True))
+        notes = list(queryset)
+        self.done(request, "Notes hidden", self.hide(request, notes, hidden=True))
+        if self.has_resolve_permission(request):  # their reports are answered
+            self.resolve(request, notes=notes, why=": note hidden")
 
     @admin.action(description="Unhide the selected notes", permissions=["hide"])
     def unhide_notes(self, request, queryset) -> None:
@@ -128,8 +139,11 @@ class NoteAdmin(Moderating):
 
     @admin.action(description="Suspend the authors of the selected notes", permissions=["suspend"])
     def suspend_authors(self, request, queryset) -> None:
-        authors = {note.author_id: note.author for note in queryset.select_related("author")}
+        notes = list(queryset.select_related("author"))
+        authors = {note.author_id: note.author for note in notes}
         self.done(request, "People suspended", self.suspend(request, authors.values(), suspended=True))
+        if self.has_resolve_permission(request):
+            self.resolve(request, notes=notes, why=": author suspended")
 
     @admin.action(description="Unsuspend the authors of the selected notes", permissions=["suspend"])
     def unsuspend_authors(self, request, queryset) -> None:

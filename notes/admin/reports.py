@@ -7,7 +7,6 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from notes import moderation
 from notes.admin.moderating import Moderating
 from notes.admin.notes import note_text
 from notes.models import Report
@@ -57,13 +56,33 @@ class ReportAdmin(Moderating):
         "unsuspend_authors",
     ]
     moderation_buttons = (
-        ("hide_and_resolve", "Hide the note and resolve"),
-        ("unhide_notes", "Unhide the note"),
-        ("delete_and_resolve", "Delete the note and resolve"),
-        ("suspend_and_resolve", "Suspend the author and resolve"),
-        ("unsuspend_authors", "Unsuspend the author"),
-        ("resolve_reports", "Resolve: nothing to do"),
+        ("hide_and_resolve", "Hide the note and resolve", "The note"),
+        ("unhide_notes", "Unhide the note", "The note"),
+        ("delete_and_resolve", "Delete the note and resolve", "The note"),
+        ("suspend_and_resolve", "Suspend the author and resolve", "Its author"),
+        ("unsuspend_authors", "Unsuspend the author", "Its author"),
+        ("resolve_reports", "Resolve: nothing to do", "This report"),
     )
+
+    def button_applies(self, report: Report, name: str) -> bool:
+        note = report.note
+        if name == "resolve_reports":
+            return bool(report.is_open)
+        if note is None:  # deleted: nothing left to hide or suspend from here
+            return False
+        return {
+            "hide_and_resolve": not note.is_hidden,
+            "unhide_notes": note.is_hidden,
+            "delete_and_resolve": True,
+            "suspend_and_resolve": not note.author.is_suspended,
+            "unsuspend_authors": note.author.is_suspended,
+        }[name]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A report is the record of what a reader asked and what a moderator did: it is resolved,
+        # never deleted (a deleted note's reports stay too). So its page has no "Delete" (the
+        # report) for anyone, and certainly none beside "Delete the note and resolve".
+        return False
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).select_related("note", "note__author", "reporter", "resolved_by")
@@ -152,27 +171,20 @@ class ReportAdmin(Moderating):
 
     # --- Actions ------------------------------------------------------------------------------
 
-    def _resolve(self, request, reports, why: str) -> int:
-        self.require(request, "resolve")
-        reports = {report.pk: report for report in reports}
-        closed = moderation.reports_resolve(reports, by=request.user)
-        for pk in closed:
-            self.log_change(request, reports[pk], f"Resolved the report{why}.")
-        return len(closed)
-
     @staticmethod
     def _notes(queryset) -> list:
         return list({report.note_id: report.note for report in queryset if report.note is not None}.values())
 
     @admin.action(description="Resolve the selected reports (nothing to do)", permissions=["resolve"])
     def resolve_reports(self, request, queryset) -> None:
-        self.done(request, "Reports resolved", self._resolve(request, queryset, ""))
+        self.done(request, "Reports resolved", self.resolve(request, reports=queryset))
 
     @admin.action(description="Hide the reported notes and resolve", permissions=["hide", "resolve"])
     def hide_and_resolve(self, request, queryset) -> None:
         reports = list(queryset)
-        hidden = self.hide(request, self._notes(reports), hidden=True, why=" (reported)")
-        self._resolve(request, reports, ": note hidden")
+        notes = self._notes(reports)
+        hidden = self.hide(request, notes, hidden=True, why=" (reported)")
+        self.resolve(request, reports=reports, notes=notes, why=": note hidden")
         self.done(request, "Notes hidden", hidden)
 
     @admin.action(description="Unhide the reported notes", permissions=["hide"])
@@ -182,15 +194,18 @@ class ReportAdmin(Moderating):
     @admin.action(description="Delete the reported notes and resolve", permissions=["delete_notes", "resolve"])
     def delete_and_resolve(self, request, queryset) -> None:
         reports = list(queryset)
-        self._resolve(request, reports, ": note deleted")
-        self.done(request, "Notes deleted", self.delete_notes(request, self._notes(reports)))
+        notes = self._notes(reports)
+        # Resolved first: once the note is gone its reports no longer say which note they were on.
+        self.resolve(request, reports=reports, notes=notes, why=": note deleted")
+        self.done(request, "Notes deleted", self.delete_notes(request, notes))
 
     @admin.action(description="Suspend the reported notes' authors and resolve", permissions=["suspend", "resolve"])
     def suspend_and_resolve(self, request, queryset) -> None:
         reports = list(queryset)
-        authors = {note.author_id: note.author for note in self._notes(reports)}
+        notes = self._notes(reports)
+        authors = {note.author_id: note.author for note in notes}
         suspended = self.suspend(request, authors.values(), suspended=True, why=" (reported)")
-        self._resolve(request, reports, ": author suspended")
+        self.resolve(request, reports=reports, notes=notes, why=": author suspended")
         self.done(request, "People suspended", suspended)
 
     @admin.action(description="Unsuspend the authors of the reported notes", permissions=["suspend"])

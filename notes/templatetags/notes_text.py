@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django import template
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from accounts import text
 from cache import pages
@@ -52,8 +52,22 @@ def ago(moment) -> str:
         if seconds >= size:
             count = int(seconds // size)
             if unit == "day" and count > 30:
-                return moment.strftime("%-d %b %Y")
+                return timezone.localtime(moment).strftime("%-d %b %Y")
             # A cached page showing this text is good until the count moves on.
             pages.changes_in((count + 1) * size - seconds)
             return f"{count} {unit}{'s' if count != 1 else ''} ago"
     return ""
+
+
+@register.filter
+def zoned(moment, style: str = "D j M Y, H:i") -> str:
+    """``moment`` in the viewer's time zone (the active one, accounts/timezones.py), with the
+    zone named: "Sat 5 Dec 2026, 19:30 PST (America/Los_Angeles)"; the name alone where it is
+    its own abbreviation ("… 19:30 UTC"). ``style`` is a ``date`` filter format."""
+    if moment is None:
+        return ""
+    local = timezone.localtime(moment)
+    name = timezone.get_current_timezone_name()
+    abbreviation = local.tzname() or name
+    text = f"{dateformat.format(local, style)} {abbreviation}"
+    return text if abbreviation == name else f"{text} ({name})"

@@ -6,8 +6,10 @@ from django.urls import reverse
 from notes import files, ical
 from notes.models import Note
 from notes.selectors import visible_note
+from notes.views.notes import log_in_to_see
 
 
+@log_in_to_see
 def note_file(request, note_id: int, filename: str):
     """The note's file, for its audience only. The name in the URL is only for the browser."""
     note = visible_note(request.user, note_id)
@@ -26,6 +28,7 @@ def note_thumbnail(request, note_id: int):
     raise Http404("No thumbnail")
 
 
+@log_in_to_see
 def note_event_ics(request, note_id: int):
     note = visible_note(request.user, note_id)
     if note.kind != Note.Kind.EVENT or note.event_start is None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -39,7 +41,33 @@ def _note_page(request, note_id: int, *, status: int = 200, **forms):
     return render(request, "notes/note_detail.html", context, status=status)
 
 
+def log_in_to_see(view):
+    """A signed-out visitor who follows a link to a note they may not see is asked to log in
+    (``/login/?next=<this page>``); once logged in they see it if they may, 404 otherwise.
+
+    Asked for *every* note id the public is not shown — private, friends-only, hidden, or no
+    note at all — never for some of them: if a note that does not exist answered 404 and a
+    private one a log-in, the difference would tell a visitor which ids hold private notes
+    (and so roughly when someone posted privately). This way a signed-out visitor learns
+    nothing but what the public may see; the answer for a missing note comes after log-in,
+    where 404 already means "missing or not for you" alike. A signed-in viewer gets 404 as
+    before, and so does anyone for a note they may see but that has no such part (the file of
+    a message)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except selectors.NoteNotShown:
+            if request.user.is_authenticated:
+                raise
+            return redirect_to_login(request.get_full_path())
+
+    return wrapper
+
+
 @cached_page
+@log_in_to_see
 def note_detail(request, note_id: int):
     return _note_page(request, note_id)
 

@@ -30,7 +30,11 @@ def home(request):
     if show not in selectors.HOME_FILTERS:
         show = "all"
     home = streams.home_page(
-        request.user, show=show, before=cursor(request, "before"), before_reply=cursor(request, "before_reply")
+        request.user,
+        show=show,
+        before=cursor(request, "before"),
+        before_reply=cursor(request, "before_reply"),
+        side=True,
     )
     form = NoteForm(author=request.user, audience=home.audience)
     context = {
@@ -40,6 +44,7 @@ def home(request):
         "form": form,
         "own": home.own,
         "suggestions": home.suggestions,
+        "upcoming": home.upcoming,
     }
     return render(request, "notes/home.html", context)
 

@@ -22,7 +22,7 @@ the reader forwarded a note is not tracked per note).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.templatetags.static import static
@@ -49,7 +49,8 @@ INSTANCE_TITLE = "Pownce"
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    # Always the instant in UTC, whatever zone the request activated for its viewer.
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Base:

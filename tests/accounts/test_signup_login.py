@@ -1,5 +1,7 @@
 """Sign-up, log-in (with its rate limit), log-out and password change."""
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -130,3 +132,48 @@ def test_password_change_with_wrong_old_password_changes_nothing(as_user, make_u
     assert response.status_code == 200
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
+
+
+def _form_errors(response) -> str:
+    """The log-in card up to the end of its form, without the (per-response) CSRF token."""
+    html = response.content.decode()
+    card = html[html.index('<section class="card narrow">') : html.index("</form>")]
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", card)
+
+
+def test_a_suspended_person_with_the_right_password_is_told_the_account_is_suspended(client, make_user):
+    make_user("sus", is_suspended=True)
+    response = client.post("/login/", {"username": "SUS", "password": PASSWORD})
+    assert response.status_code == 200
+    errors = _form_errors(response)
+    assert "This account has been suspended by Pownce&#x27;s moderators" in errors
+    assert "correct username and password" not in errors
+    assert client.get("/settings/").status_code == 302  # not logged in
+
+
+def test_a_suspended_account_with_a_wrong_password_looks_like_any_wrong_password(client, make_user):
+    """Nobody learns that an account is suspended without its password."""
+    make_user("sus", is_suspended=True)
+    make_user("fine")
+    suspended = _form_errors(client.post("/login/", {"username": "sus", "password": "guess"}))
+    ordinary = _form_errors(client.post("/login/", {"username": "fine", "password": "guess"}))
+    assert "suspended" not in suspended and "correct username and password" in suspended
+    assert suspended.replace("sus", "NAME") == ordinary.replace("fine", "NAME")
+
+
+def test_an_inactive_account_is_not_told_it_is_suspended(client, make_user):
+    make_user("gone", is_active=False, is_suspended=True)
+    errors = _form_errors(client.post("/login/", {"username": "gone", "password": PASSWORD}))
+    assert "suspended" not in errors and "correct username and password" in errors
+
+
+def test_log_in_limits_hold_for_a_suspended_account(client, make_user):
+    """The right password of a suspended account counts as a failed attempt: past the limit,
+    it is refused like any other, without saying whether it was right."""
+    make_user("sus", is_suspended=True)
+    for _ in range(services.LOGIN_FAILURES_PER_ADDRESS_AND_ACCOUNT):
+        assert client.post("/login/", {"username": "sus", "password": PASSWORD}).status_code == 200
+    response = client.post("/login/", {"username": "sus", "password": PASSWORD})
+    assert response.status_code == 429
+    assert "Too many log-in attempts" in response.content.decode()
+    assert "suspended" not in _form_errors(response)

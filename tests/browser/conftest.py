@@ -51,8 +51,9 @@ def new_person(request, chromium) -> Iterator[Callable]:
     """``new_person()`` opens a fresh browser context (its own cookies: one person) on the
     site behind HAProxy and returns its first page; keyword arguments go to Playwright's
     ``new_context`` (``java_script_enabled=False`` for a browser without JavaScript,
-    ``bypass_csp=True`` to inject a checker's script). When the test fails, every page still
-    open is saved as ``test-artifacts/failed-<n>.png`` for a look at what the browser showed."""
+    ``bypass_csp=True`` to inject a checker's script, ``timezone_id="Europe/Paris"`` for the
+    zone the browser says it is in). When the test fails, every page still open is saved as
+    ``test-artifacts/failed-<n>.png`` for a look at what the browser showed."""
     contexts = []
     for stale in ARTIFACTS.glob("failed-*.png"):
         stale.unlink()

@@ -62,9 +62,9 @@ def test_warm_home_with_its_side_column_costs_no_sql_and_one_memcached_call(ann,
 
 
 def test_the_side_column_adds_no_cache_call_to_a_home_render(ann, sql_by_alias):
-    streams.home_page(ann)  # fills the lists and objects
+    streams.home_page(ann, side=True)  # fills the lists and objects
     with sql_by_alias() as sql, stats.measure() as cost:
-        home = streams.home_page(ann)
+        home = streams.home_page(ann, side=True)
     assert {alias: queries for alias, queries in sql.items() if queries} == {}
     assert cost["calls"] == 3  # lists; notes, counts and people; what the notes point at
     assert home.own.counts.pending == 2 and [person.username for person in home.own.requests] == ["eve", "dan"]
