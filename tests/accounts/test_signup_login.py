@@ -137,7 +137,8 @@ def test_password_change_with_wrong_old_password_changes_nothing(as_user, make_u
 def _form_errors(response) -> str:
     """The log-in card up to the end of its form, without the (per-response) CSRF token."""
     html = response.content.decode()
-    card = html[html.index('<section class="card narrow">') : html.index("</form>")]
+    start = html.index('<section class="card narrow">')
+    card = html[start : html.index("</form>", start)]
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", card)
 
 

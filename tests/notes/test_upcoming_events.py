@@ -43,7 +43,7 @@ def event(author, name: str, *, days: float = 1, audience: str = "friends", **fi
 def upcoming(client) -> list[str]:
     """The names in the home page's "Upcoming events" box, in order."""
     html = client.get("/").content.decode()
-    box = re.search(r'<aside class="card upcoming-events".*?</aside>', html, re.S)
+    box = re.search(r'<section class="card aside-card upcoming-events".*?</section>', html, re.S)
     return re.findall(r'class="upcoming-name"[^>]*>([^<]+)</a>', box.group(0)) if box else []
 
 
