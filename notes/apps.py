@@ -6,7 +6,8 @@ class NotesConfig(AppConfig):
     verbose_name = "Notes"
 
     def ready(self) -> None:
-        from notes import caching, counts
+        from notes import caching, counts, delivery
 
         caching.connect()
         counts.connect()
+        delivery.connect()

@@ -21,7 +21,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import FriendSet, User
-from notes import caching, delivery, files, partitioning, visibility
+from notes import caching, delivery, files, notifications, partitioning, visibility
 from notes.models import Note, Reply, ReplyDelivery, Star
 from notes.selectors import visible_note
 from pownce import ratelimit
@@ -263,11 +263,13 @@ def note_destroy(note: Note) -> None:
             transaction.on_commit(lambda: partitioning.note_deliveries_delete(note_id))
         else:
             partitioning.note_deliveries_delete(note_id)
+        notifications.note_deleted(note_id)
 
 
 def reply_create(*, author: User, note_id: int, body: str) -> Reply:
     """Reply under a note ``author`` can see; the note's author and everyone who replied
-    before (and the replier) get it in the "replies" part of their home stream."""
+    before (and the replier) get it in the "replies" part of their home stream, and the note's
+    author and the earlier repliers a notification (notes/notifications.py)."""
     note = visible_note(author, note_id)
     if not visibility.may_reply(author, note):
         raise PermissionDenied("You can't reply to this note.")
@@ -284,6 +286,7 @@ def reply_create(*, author: User, note_id: int, body: str) -> Reply:
             [ReplyDelivery(recipient_id=pk, reply=reply) for pk in recipients], batch_size=DELIVERY_BATCH
         )
         caching.reply_changed(note_id=note.pk, recipient_ids=recipients)
+        delivery.reply_notify(reply, note)
     return reply
 
 
@@ -296,6 +299,7 @@ def reply_delete(*, user: User, reply_id: int) -> Reply:
         recipients = list(ReplyDelivery.objects.filter(reply=reply).values_list("recipient_id", flat=True))
         reply.delete()
         caching.reply_changed(note_id=reply.note_id, recipient_ids=recipients)
+        notifications.note_deleted(reply.note_id, reply_id=reply_id)
     return reply
 
 
@@ -309,6 +313,7 @@ def star_add(*, user: User, note_id: int) -> Star:
             star, created = Star.objects.get_or_create(user=user, note=note)
             if created:
                 caching.star_changed(note_id=note.pk, user_id=user.pk)
+                delivery.notifications_send(notifications.for_star(user.pk, note), note=note)
     except IntegrityError:  # the same user starred it in a concurrent request
         star = Star.objects.get(user=user, note=note)
     return star

@@ -158,6 +158,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notes.context_processors.notifications",
             ],
         },
     },
@@ -386,6 +387,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+
 # --- The client API (pownce/api/) ----------------------------------------------------------
 # OAuth 2 by django-oauth-toolkit: authorization code, with PKCE required of public clients (no
 # secret) and optional for confidential ones, as Mastodon's clients expect. Apps are made by
