@@ -12,8 +12,8 @@ from notes import notifications
 from notes.views.streams import CURSOR, cursor
 
 
+@cached_page  # outermost: the user is read with the page entry, in one call (cache/pages.py)
 @login_required
-@cached_page
 def notification_list(request):
     page = notifications.notifications_page(request.user, before=cursor(request, "before"))
     return render(request, "notes/notifications.html", {"page": page})
