@@ -420,6 +420,7 @@ OAUTH2_PROVIDER = {
         "write:favourites": "Star notes",
         "write:follows": "Add and remove friends",
         "write:blocks": "Block and unblock people",
+        "write:notifications": "Clear and dismiss notifications",
     },
     "DEFAULT_SCOPES": ["read"],
     "PKCE_REQUIRED": _pkce_required,

@@ -54,6 +54,7 @@ urlpatterns = [
     api("api/v1/timelines/public", methods(GET=timelines.public)),
     api("api/v1/notifications", methods(GET=notifications.index)),
     api("api/v1/notifications/clear", methods(POST=notifications.clear)),
+    api("api/v1/notifications/unread_count", methods(GET=notifications.unread_count)),
     api("api/v1/notifications/<str:notification_id>", methods(GET=notifications.show)),
     api("api/v1/notifications/<str:notification_id>/dismiss", methods(POST=notifications.dismiss)),
 ]

@@ -1,5 +1,6 @@
-"""Moving a logical inbox shard online (notes/shard_moves.py): under a loop that posts and reads
-homes, no delivery is lost, no request fails, and every home is right before, during and after."""
+"""Moving a logical inbox shard online (notes/shard_moves.py): under a loop that posts, replies
+and reads homes, no delivery or notification is lost, no request fails, every home is right
+before, during and after, and the read marks move along."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from django.db import connections
 from django.test import Client
 
 from accounts.models import Fanship, User
-from notes import partitioning, selectors, services
-from notes.models import InboxShard
+from notes import notifications, partitioning, selectors, services
+from notes.models import InboxShard, Notification, NotificationsRead
 from pownce import router
-from tests.inbox import delivery_rows
+from tests.inbox import delivery_rows, notification_rows
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, databases="__all__"),
@@ -52,7 +53,12 @@ def test_a_logical_shard_moved_under_posting_and_reading_loses_nothing():
     source = partitioning.physical_shard(mover.pk)
     target = 2 if source == 1 else 1
     neighbours = [fan for fan in fans if partitioning.logical_shard(fan.pk) == logical]
+    for fan in neighbours:  # each is told of a friend request before the move, and reads it
+        Fanship.objects.create(fan=author, idol=fan)
+        notifications.mark_read(fan)
+    mover_note = services.note_create(author=mover, kind="message", audience="public", body="reply to me")
     posted: list[int] = []
+    replied: list[int] = []
     failures: list[str] = []
     reads = {"before": 0, "during": 0, "after": 0}
     phase = {"now": "before"}
@@ -63,10 +69,10 @@ def test_a_logical_shard_moved_under_posting_and_reading_loses_nothing():
         client.force_login(mover)
         try:
             while not stop.is_set():
-                note = pinned(
-                    lambda: services.note_create(author=author, kind="message", audience="public", body="hi")
-                )
+                note = pinned(lambda: services.note_create(author=author, kind="message", audience="public", body="hi"))
                 posted.append(note.pk)
+                reply = pinned(lambda: services.reply_create(author=author, note_id=mover_note.pk, body="hi"))
+                replied.append(reply.pk)
                 home = pinned(lambda: selectors.home_note_ids(mover, limit=1000))
                 missing = set(posted) - set(home)
                 if missing:
@@ -103,6 +109,14 @@ def test_a_logical_shard_moved_under_posting_and_reading_loses_nothing():
         rows = delivery_rows(recipient_id=fan.pk)
         assert {row.shard for row in rows} == {target}  # the old shard's copies are gone
         assert sorted(row.note_id for row in rows) == sorted(posted)  # 0 lost, none twice
+        told = notification_rows(recipient_id=fan.pk)
+        assert {row.shard for row in told} == {target}
+        read = NotificationsRead.objects.using(partitioning.primary_of(target)).get(recipient_id=fan.pk)
+        request = [row for row in told if row.kind == Notification.Kind.FRIEND_REQUEST]
+        assert len(request) == 1 and read.upto == request[0].pk  # the read mark moved along
+        assert not NotificationsRead.objects.using(partitioning.primary_of(source)).filter(recipient_id=fan.pk)
+    replies_told = [row.reply_id for row in notification_rows(recipient_id=mover.pk, kind=Notification.Kind.REPLY)]
+    assert sorted(replies_told) == sorted(replied)  # every reply told once, from every phase
     assert sorted(pinned(lambda: selectors.home_note_ids(mover, limit=1000)), reverse=True) == sorted(
         posted, reverse=True
     )

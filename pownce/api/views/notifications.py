@@ -75,6 +75,12 @@ def _id(value: str) -> int:
     return int(value)
 
 
+@endpoint(auth=True, scope="read:notifications")
+def unread_count(request: HttpRequest, bearer):
+    """The top bar's badge: unread notifications, counted up to ``notifications.UNREAD_CAP``."""
+    return {"count": notes_notifications.unread_count(bearer.user.pk)}
+
+
 @endpoint(auth=True, scope="write:notifications")
 def clear(request: HttpRequest, bearer):
     notes_notifications.clear(bearer.user)
