@@ -5,12 +5,15 @@ public, all the author's friends, one of the author's sets, or one friend. Sendi
 writes one **delivery** per recipient (the recipient's inbox); the author gets one too, so a
 home stream is simply "my deliveries, newest first". **Replies** hang under a note; each reply
 is announced to the note's author and earlier repliers by a **reply delivery**, which feeds
-the "replies" filter of their home stream. A **star** marks a note a user liked.
+the "replies" filter of their home stream. A **star** marks a note a user liked. A
+**notification** tells someone what concerns them (notes/notifications.py); it lives beside
+their inbox.
 
-Notes and deliveries are numbered by the app (pownce/ids.py: 64-bit, time-ordered), not by
-AUTO_INCREMENT: deliveries live on databases of their own (notes/partitioning.py), where no one
-database could number them. Ids only grow, so "newest first" is "highest id first" and every
-stream pages by ``?before=<id>`` over an index that ends in the id.
+Notes, deliveries and notifications are numbered by the app (pownce/ids.py: 64-bit,
+time-ordered), not by AUTO_INCREMENT: deliveries and notifications live on databases of their
+own (notes/partitioning.py), where no one database could number them. Ids only grow, so
+"newest first" is "highest id first" and every stream pages by ``?before=<id>`` over an index
+that ends in the id.
 """
 
 from __future__ import annotations
