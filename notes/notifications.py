@@ -174,16 +174,19 @@ def _load_recent(recipient_ids: list[int], using: str | None) -> dict[int, tuple
     return found
 
 
+def unread_from_database(recipient_id: int, *, using: str | None = None) -> int:
+    """Unread notifications of ``recipient_id``, at most ``UNREAD_CAP``: one query on their
+    shard (the read mark is a subquery there: same database, no join across)."""
+    alias = partitioning.inbox_alias(recipient_id, using)
+    mark = Coalesce(
+        models.Subquery(_read_mark(recipient_id, alias)), models.Value(0), output_field=models.BigIntegerField()
+    )
+    return Notification.objects.using(alias).filter(recipient_id=recipient_id, pk__gt=mark)[:UNREAD_CAP].count()
+
+
 def _load_unread(recipient_ids: list[int], using: str | None) -> dict[int, int]:
-    """Fills ``notifications-unread:<id>``: unread rows, at most ``UNREAD_CAP`` — one query on
-    the recipient's shard (the read mark is a subquery there: same database, no join across)."""
-    found = {}
-    for pk in recipient_ids:
-        alias = partitioning.inbox_alias(pk, using)
-        mark = Coalesce(models.Subquery(_read_mark(pk, alias)), models.Value(0), output_field=models.BigIntegerField())
-        unread = Notification.objects.using(alias).filter(recipient_id=pk, pk__gt=mark)
-        found[pk] = unread[:UNREAD_CAP].count()
-    return found
+    """Fills ``notifications-unread:<id>``."""
+    return {pk: unread_from_database(pk, using=using) for pk in recipient_ids}
 
 
 def unread_count(user_id: int) -> int:
@@ -339,13 +342,13 @@ def block_made(a_id: int, b_id: int) -> None:
     partitioning.after_main_commit(delete)
 
 
-@dataclass
 class Badge:
     """The top bar's unread count for a signed-in person, read (from the cache) only if a
-    template asks for it."""
+    template asks for it; ``count`` gives it instead (a page that reads no cache)."""
 
-    user_id: int
-    _count: int | None = None
+    def __init__(self, user_id: int, *, count: int | None = None) -> None:
+        self.user_id = user_id
+        self._count = count
 
     @property
     def count(self) -> int:
