@@ -36,11 +36,13 @@ the number read.
 
 Not guaranteed: that the badge counts exactly what the page shows (it counts unread rows; a
 notification hidden when read — a note hidden by a moderator, a suspended actor — still
-counts until marked read); that a notification written after its cause commits (with the
-inbox on clusters of its own) survives the process dying in between (the rest of a thread's
-pages are written by tasks, which do survive); that undoing the cause (an unstar, a friend
+counts until marked read); that a star's, a friend request's or a reply's notification,
+written after its cause commits (with the inbox on clusters of its own), survives the process
+dying in between — those a delivery brings are written again by the fan-out's first step, and a
+long thread's later pages by tasks, so they do; that undoing the cause (an unstar, a friend
 removed) takes the notification back — deleting a note or a reply does, and so does a block.
-A friend request, star or forward is told once per person and thing, however often repeated.
+A friend request (or its acceptance) and a star are told once per two people (and note), however
+often repeated; each forward is a note of its own, told on its own.
 """
 
 from __future__ import annotations
