@@ -129,7 +129,9 @@ def signed_in(viewer) -> bool:
 def _blocked_either_way(person, column: str) -> Exists:
     """Whether ``person`` and the user at ``column`` of the outer row have blocked each other."""
     return Exists(
-        Block.objects.filter(Q(blocker=OuterRef(column), blocked=person) | Q(blocker=person, blocked=OuterRef(column)))
+        Block.objects.filter(
+            Q(blocker=OuterRef(column), blocked=person) | Q(blocker=person, blocked=OuterRef(column))
+        )
     )
 
 
