@@ -18,7 +18,7 @@ from django.shortcuts import render
 
 from accounts.models import FriendSet, User
 from accounts.selectors import AudienceOptions
-from notes import partitioning, visibility
+from notes import notifications, partitioning, visibility
 from notes.forms import NoteForm
 from notes.models import Note, Reply, Star
 
@@ -92,4 +92,6 @@ def home_orm(request: HttpRequest) -> HttpResponse:
         ),
     )
     context = {"page": page, "show": "all", "filters": FILTERS, "form": NoteForm(author=user, audience=audience)}
+    # The top bar's unread count from the database as well, not from the cache.
+    context["notifications_badge"] = notifications.Badge(user.pk, count=notifications.unread_from_database(user.pk))
     return render(request, "notes/home.html", {**context, "reuse_html": False})

@@ -18,6 +18,11 @@ that had not started when it was loaded, soonest first, as ``(start, note id)`` 
 (``notes.selectors.upcoming_events``). An event delivered to the user, or deleted, and a block
 invalidate it; time passing does not — a reader skips the events whose start has passed.
 
+Computed values kept by notes/notifications.py, per person:
+
+* ``notifications:<user>`` — their newest notifications and their read mark;
+* ``notifications-unread:<user>`` — how many are unread (the top bar's badge, on every page).
+
 Reply and star counts are ``NoteCounts`` objects (notes/counts.py), kept apart from the note so
 a star does not invalidate the note everyone reads; their signals invalidate them.
 
@@ -39,6 +44,11 @@ the cache, so nothing here lists them by hand and nothing can be left out:
 * note page: the note, the viewer's ``inbox`` when it decided whether the viewer may see the
   note, ``replies:<note>`` and each reply with its people, the counts, stars and blocks.
 
+Every page a signed-in viewer reads shows their unread count in the top bar, so its vector
+holds ``notifications-unread:<viewer>``: a new notification, or marking them read, renders
+every page of theirs anew. The notifications page holds ``notifications`` too, and the people,
+notes and replies it names (with the viewer's ``inbox`` and ``blocks``, as a note page does).
+
 The viewer's own row is part of the page's identity rather than its vector. Any write that
 invalidates one of those keys (the functions below, the models' signals) changes its version,
 and the page is rendered anew on its next request.
@@ -56,8 +66,8 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save
 
-from cache import idlists, objects
-from cache.batch import invalidate_values
+from cache import idlists, objects, protocol
+from cache.batch import invalidate_values, value_key
 
 
 def inbox(user_id: int) -> str:
@@ -87,6 +97,8 @@ def stars_of(user_id: int) -> str:
 PUBLIC = "public"
 # Computed values: a user's id → the events in their inbox that have not started yet.
 UPCOMING_EVENTS = "upcoming-events"
+NOTIFICATIONS = "notifications"
+UNREAD_NOTIFICATIONS = "notifications-unread"
 
 
 def received_from(reader_id: int, author_id: int) -> str:
@@ -133,6 +145,12 @@ def reply_changed(*, note_id: int, recipient_ids: Iterable[int], using: str | No
 
 def star_changed(*, note_id: int, user_id: int, using: str | None = None) -> None:
     idlists.invalidate([stars_of(user_id)], using=using)
+
+
+def notifications_changed(recipient_ids: Iterable[int], *, using: str | None = None) -> None:
+    """These people's notifications or read marks changed (written, read, deleted)."""
+    kinds = (NOTIFICATIONS, UNREAD_NOTIFICATIONS)
+    protocol.invalidate([value_key(kind, pk) for pk in sorted(set(recipient_ids)) for kind in kinds], using=using)
 
 
 def note_rows_changed(note_ids: Iterable[Any], *, using: str | None = None) -> None:

@@ -38,6 +38,17 @@ harmless duplicates, since batches are idempotent. A batch that dies wrote nothi
 transaction, and its rerun writes it all. A note deleted before its steps run makes them do
 nothing.
 
+**Notifications** (notes/notifications.py says who hears about what) take the same path: rows
+on the recipient's inbox shard, INSERT IGNORE on their unique index, after the cause's commit
+when the inbox has clusters of its own. A delivery writes the notifications it brings (a note
+to one friend, a forward reaching its credited author) in the same per-shard transaction as
+the deliveries, so every step above that writes a delivery writes them too, and a rerun writes
+nothing twice. A reply tells the note's author and, in the request, the first
+``FANOUT_INLINE_MAX`` people who replied before; a longer thread is told by
+:func:`reply_notify_thread` tasks, one keyset page of ``FANOUT_BATCH_SIZE`` repliers each.
+Friend requests and acceptances follow ``Fanship`` rows (:func:`connect`); a block takes back
+what the two were told about each other.
+
 Not guaranteed: when the last inbox gets the note (that depends on the queue's length and the
 number of workers); that someone who becomes a fan while the plan runs gets it (they do if
 their id is still ahead of the plan's cursor, and else by the backfill below, if it is among
@@ -75,8 +86,9 @@ from django.db.models.signals import post_delete, post_save
 from django_tasks import task
 
 from accounts.counts import people_lock
-from notes import caching, partitioning, visibility
-from notes.models import Note
+from accounts.models import Block, Fanship
+from notes import caching, notifications, partitioning, visibility
+from notes.models import Note, Notification, Reply
 from pownce.router import PRIMARY
 
 # Batches one plan step queues: a plan step reads at most PLAN_PAGES × FANOUT_BATCH_SIZE ids.
@@ -85,12 +97,17 @@ PLAN_PAGES = 10
 
 def deliveries_write(note: Note, recipient_ids: list[int]) -> None:
     """Put ``note`` in these inboxes, each on its recipient's inbox shard (one insert per
-    shard, notes/partitioning.py). Idempotent: an inbox that already holds it is left alone
-    (INSERT IGNORE on the unique (recipient, note) index). Invalidates the inboxes."""
-    partitioning.deliveries_write(note.pk, recipient_ids)
+    shard, notes/partitioning.py), with the notifications the delivery brings in the same
+    per-shard transactions. Idempotent: an inbox that already holds it is left alone (INSERT
+    IGNORE on the unique (recipient, note) index), and so is a notification already written.
+    Invalidates the inboxes and the notified people's notifications."""
+    told = notifications.allowed(notifications.for_delivery(note, set(recipient_ids)))
+    partitioning.deliveries_write(note.pk, recipient_ids, also=told)
     caching.inboxes_changed(
         recipient_ids, author_id=note.author_id, public=note.is_public, event=note.kind == Note.Kind.EVENT
     )
+    if told:
+        caching.notifications_changed(row.recipient_id for row in told)
 
 
 def note_deliver(note: Note) -> list[int]:
@@ -198,8 +215,68 @@ def _fanship_changed(sender: Any, instance: Any, created: bool = True, raw: bool
         inbox_backfill.enqueue(*sorted((instance.fan_id, instance.idol_id)))
 
 
-def connect() -> None:
-    from accounts.models import Fanship
+# --- Notifications -------------------------------------------------------------------------------
 
+
+def notifications_send(rows: list[Notification], *, note: Note | None = None) -> None:
+    """Write the notifications of ``rows`` that may be written (``notifications.allowed``;
+    ``note`` is the note they name, if its audience is still to be asked), each on its
+    recipient's shard, after the main cluster's commit (``partitioning.after_main_commit``).
+    Idempotent: a notification already written is left alone."""
+    rows = notifications.allowed(rows, note=note)
+    if not rows:
+        return
+
+    def write() -> None:
+        partitioning.rows_write(rows)
+        caching.notifications_changed(row.recipient_id for row in rows)
+
+    partitioning.after_main_commit(write)
+
+
+def reply_notify(reply: Reply, note: Note) -> None:
+    """The request's part of telling people about a new reply: the note's author and the
+    first ``FANOUT_INLINE_MAX`` earlier repliers now, and a task for the rest of a long thread."""
+    limit = settings.FANOUT_INLINE_MAX
+    earlier = notifications.thread_repliers(note, reply, after=0, limit=limit)
+    notifications_send(notifications.for_reply(reply, note, [note.author_id, *earlier]), note=note)
+    if len(earlier) == limit:
+        reply_notify_thread.enqueue(reply.pk, earlier[-1])
+
+
+@task()
+def reply_notify_thread(reply_id: int, after: int) -> int:
+    """Tell the people who replied before ``reply_id`` under its note, with ids above ``after``,
+    one page of ``FANOUT_BATCH_SIZE``, and queue the next page; returns how many were told (0
+    when the reply is gone). Running it again writes nothing twice."""
+    reply = Reply.objects.filter(pk=reply_id).select_related("note").first()
+    if reply is None:
+        return 0
+    size = settings.FANOUT_BATCH_SIZE
+    earlier = notifications.thread_repliers(reply.note, reply, after=after, limit=size)
+    # Written before the next page is queued: a step that dies in between runs again (its task
+    # is not done) and writes its page again, harmlessly.
+    notifications_send(notifications.for_reply(reply, reply.note, earlier), note=reply.note)
+    if len(earlier) == size:
+        reply_notify_thread.enqueue(reply_id, earlier[-1])
+    return len(earlier)
+
+
+def _fanship_saved(sender: Any, instance: Fanship, created: bool, raw: bool = False, **kwargs: Any) -> None:
+    """A new fanship is a friend request, or the acceptance of one (the other way existed)."""
+    if not created or raw:
+        return
+    accepted = Fanship.objects.filter(fan_id=instance.idol_id, idol_id=instance.fan_id).exists()
+    notifications_send(notifications.for_fanship(instance.fan_id, instance.idol_id, accepted=accepted))
+
+
+def _block_saved(sender: Any, instance: Block, created: bool, raw: bool = False, **kwargs: Any) -> None:
+    if created and not raw:
+        notifications.block_made(instance.blocker_id, instance.blocked_id)
+
+
+def connect() -> None:
     post_save.connect(_fanship_changed, sender=Fanship, dispatch_uid="notes.delivery.backfill.save")
     post_delete.connect(_fanship_changed, sender=Fanship, dispatch_uid="notes.delivery.backfill.delete")
+    post_save.connect(_fanship_saved, sender=Fanship, dispatch_uid="notes.notifications.fanship")
+    post_save.connect(_block_saved, sender=Block, dispatch_uid="notes.notifications.block")

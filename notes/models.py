@@ -5,12 +5,15 @@ public, all the author's friends, one of the author's sets, or one friend. Sendi
 writes one **delivery** per recipient (the recipient's inbox); the author gets one too, so a
 home stream is simply "my deliveries, newest first". **Replies** hang under a note; each reply
 is announced to the note's author and earlier repliers by a **reply delivery**, which feeds
-the "replies" filter of their home stream. A **star** marks a note a user liked.
+the "replies" filter of their home stream. A **star** marks a note a user liked. A
+**notification** tells someone what concerns them (notes/notifications.py); it lives beside
+their inbox.
 
-Notes and deliveries are numbered by the app (pownce/ids.py: 64-bit, time-ordered), not by
-AUTO_INCREMENT: deliveries live on databases of their own (notes/partitioning.py), where no one
-database could number them. Ids only grow, so "newest first" is "highest id first" and every
-stream pages by ``?before=<id>`` over an index that ends in the id.
+Notes, deliveries and notifications are numbered by the app (pownce/ids.py: 64-bit,
+time-ordered), not by AUTO_INCREMENT: deliveries and notifications live on databases of their
+own (notes/partitioning.py), where no one database could number them. Ids only grow, so
+"newest first" is "highest id first" and every stream pages by ``?before=<id>`` over an index
+that ends in the id.
 """
 
 from __future__ import annotations
@@ -185,6 +188,78 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"note {self.note_id} → user {self.recipient_id}"
+
+
+class Notification(models.Model):
+    """``actor`` did something ``recipient`` hears about: asked to be their friend, accepted
+    their request, replied to their note or after their reply, starred or forwarded their
+    note, or sent them a private note. Who hears about what is notes/notifications.py.
+
+    Per recipient like the inbox, so it lives beside ``Delivery`` on the recipient's inbox shard
+    (notes/partitioning.py), with no foreign key constraints and no joins. ``subject`` is what
+    the notification is about as one number — the reply for the reply kinds, the note for the
+    note kinds, 0 for the friend kinds — so the unique (recipient, kind, actor, subject) index
+    makes writing it twice (a retried task) write it once."""
+
+    class Kind(models.TextChoices):
+        FRIEND_REQUEST = "friend_request", "Friend request"
+        FRIEND_ACCEPTED = "friend_accepted", "Friend request accepted"
+        REPLY = "reply", "Reply to your note"
+        THREAD_REPLY = "thread_reply", "Reply after yours"
+        STAR = "star", "Star"
+        FORWARD = "forward", "Forward"
+        PRIVATE_NOTE = "private_note", "Private note"
+
+    id = models.BigIntegerField(primary_key=True, default=ids.new_id, editable=False)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    # The note it is about (the forward itself for a forward), and the reply for the reply kinds.
+    note = models.ForeignKey(
+        Note, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True, related_name="+"
+    )
+    reply = models.ForeignKey(
+        "Reply",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    subject = models.BigIntegerField(default=0)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "kind", "actor", "subject"], name="notification_once")
+        ]
+        # Newest first per recipient: the page, the unread count (ids above the read mark).
+        indexes = [models.Index(fields=["recipient", "id"], name="notification_recipient_id")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} from user {self.actor_id} → user {self.recipient_id}"
+
+
+class NotificationsRead(models.Model):
+    """``recipient`` has read every notification up to id ``upto`` ("mark all read"): one row
+    per person, beside their notifications on their inbox shard, so marking a thousand read is
+    one write and the unread count is one indexed range."""
+
+    recipient = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, primary_key=True, related_name="+"
+    )
+    upto = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "notifications read"
+
+    def __str__(self) -> str:
+        return f"user {self.recipient_id} read up to {self.upto}"
 
 
 class InboxShard(models.Model):

@@ -5,7 +5,10 @@ Writes scale by partitioning, as the talk says:
 1. **Vertically**: deliveries — the biggest, fastest-growing table, about ten rows per note —
    live on inbox clusters of their own (a primary and replicas each, ``POWNCE_DB_INBOX_*``),
    not on the main cluster that holds notes and people. Unset, the main cluster is the one
-   inbox cluster and nothing else changes.
+   inbox cluster and nothing else changes. A person's notifications and their read mark
+   (``Notification``, ``NotificationsRead``: notes/notifications.py) are per recipient too and
+   live beside their inbox, routed by the same rules: everything said here of deliveries
+   holds for them (:data:`INBOX_MODELS`).
 2. **Horizontally**: a recipient's inbox is on logical shard ``recipient_id % LOGICAL`` (256 by
    default, fixed for the life of the data); the ``InboxShard`` table in the main database maps
    each logical shard to a physical cluster. A person's whole inbox is on one physical shard:
@@ -43,13 +46,16 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, models, transaction
 
-from notes.models import Delivery, InboxShard
+from notes.models import Delivery, InboxShard, Notification, NotificationsRead
 from pownce import ids, router
+
+# The tables kept per recipient on the inbox shards, each row carrying ``recipient_id``.
+INBOX_MODELS: tuple[type[models.Model], ...] = (Delivery, Notification, NotificationsRead)
 
 INSERT_BATCH = 1000
 logger = logging.getLogger("pownce.partitioning")
@@ -140,6 +146,11 @@ def inbox_alias(recipient_id: int, using: str | None = None) -> str:
     return read_alias_of(physical_shard(recipient_id), using)
 
 
+def write_aliases(recipient_id: int) -> list[str]:
+    """The primaries a write to ``recipient_id``'s inbox shard goes to (two during a move)."""
+    return [primary_of(physical) for physical in write_shards(recipient_id)]
+
+
 def physical_shards() -> range:
     return range(1, len(settings.INBOX_CLUSTERS) + 1)
 
@@ -168,6 +179,19 @@ def delivered_among(recipient_id: int, note_ids: Iterable[int], *, using: str | 
     return set(rows.values_list("note_id", flat=True))
 
 
+def delivered_to(note_id: int, recipient_ids: Iterable[int], *, using: str | None = None) -> set[int]:
+    """Which of ``recipient_ids`` have ``note_id`` in their inbox: one query per physical shard
+    they are read from (none for no ids)."""
+    groups: dict[int, list[int]] = defaultdict(list)
+    for pk in recipient_ids:
+        groups[physical_shard(pk)].append(pk)
+    found: set[int] = set()
+    for physical, group in sorted(groups.items()):
+        rows = Delivery.objects.using(read_alias_of(physical, using)).filter(note_id=note_id, recipient_id__in=group)
+        found.update(rows.values_list("recipient_id", flat=True))
+    return found
+
+
 def note_recipient_ids(note_id: int) -> list[int]:
     """Everyone whose inbox holds ``note_id``: one query per physical shard, on its primary."""
     found: set[int] = set()
@@ -180,13 +204,56 @@ def note_recipient_ids(note_id: int) -> list[int]:
 # --- Writes --------------------------------------------------------------------------------------
 
 
-def deliveries_write(note_id: int, recipient_ids: Iterable[int]) -> dict[int, int]:
-    """Put note ``note_id`` in these inboxes: one transaction per physical shard, each with one
-    multi-row INSERT IGNORE (per ``INSERT_BATCH`` rows) on the unique (recipient, note) index,
-    so writing twice is harmless. Returns {physical shard: rows offered}. Called after the
-    note committed (or inside its transaction when the inbox is on the main cluster, where the
-    two are one database)."""
-    return _write([(recipient, note_id) for recipient in recipient_ids], backfilled_from=None)
+def after_main_commit(write: Callable[[], None]) -> None:
+    """Run ``write`` (of inbox shard rows) once the main cluster's transaction commits — the
+    order cross-cluster writes keep — or at once, inside that transaction, when the inbox is on
+    the main cluster."""
+    if settings.INBOX_PARTITIONED:
+        transaction.on_commit(write)
+    else:
+        write()
+
+
+def rows_write(rows: Iterable[models.Model]) -> dict[int, int]:
+    """Insert per-recipient rows (of :data:`INBOX_MODELS`) each on its recipient's shard: one
+    transaction per physical shard, each with one multi-row INSERT IGNORE per model (per
+    ``INSERT_BATCH`` rows) on the model's unique index, so writing twice is harmless. A row
+    written to two shards during a move keeps its one id on both. Returns {physical shard: rows
+    offered}."""
+    groups: dict[int, list[models.Model]] = defaultdict(list)
+    for row in rows:
+        for physical in write_shards(row.recipient_id):
+            groups[physical].append(row)
+    written: dict[int, int] = {}
+    for physical, group in sorted(groups.items()):
+        alias = primary_of(physical)
+        by_model: dict[type[models.Model], list[models.Model]] = defaultdict(list)
+        for row in group:
+            by_model[type(row)].append(copy_of(row))
+        with transaction.atomic(using=alias):
+            for model, copies in by_model.items():
+                model.objects.using(alias).bulk_create(copies, batch_size=INSERT_BATCH, ignore_conflicts=True)
+        written[physical] = len(group)
+    router.mark_wrote()
+    return written
+
+
+def copy_of(row: models.Model) -> models.Model:
+    """A fresh instance with ``row``'s columns: one per shard it is inserted on."""
+    return type(row)(**{field.attname: getattr(row, field.attname) for field in row._meta.concrete_fields})
+
+
+def deliveries_write(
+    note_id: int, recipient_ids: Iterable[int], *, also: Iterable[models.Model] = ()
+) -> dict[int, int]:
+    """Put note ``note_id`` in these inboxes (:func:`rows_write`, on the unique (recipient,
+    note) index), with ``also`` — the notifications the delivery brings — in the same
+    per-shard transactions. Called after the note committed (or inside its transaction when
+    the inbox is on the main cluster, where the two are one database)."""
+    recipient_ids = list(recipient_ids)
+    numbered = zip(ids.new_ids(len(recipient_ids)), recipient_ids, strict=True)
+    deliveries = [Delivery(pk=pk, recipient_id=recipient, note_id=note_id) for pk, recipient in numbered]
+    return rows_write([*deliveries, *also])
 
 
 def backfill_write(recipient_id: int, note_ids: Iterable[int], *, author_id: int) -> dict[int, int]:
@@ -194,31 +261,11 @@ def backfill_write(recipient_id: int, note_ids: Iterable[int], *, author_id: int
     that author (rule 10 of notes/visibility.py): the same INSERT IGNORE as
     :func:`deliveries_write`, so a note the inbox holds already keeps its delivery — and its
     mark, NULL for one delivered when it was sent."""
-    return _write([(recipient_id, note_id) for note_id in note_ids], backfilled_from=author_id)
-
-
-def _write(pairs: list[tuple[int, int]], *, backfilled_from: int | None) -> dict[int, int]:
-    """(recipient, note) deliveries, grouped by the shards each recipient's are written to."""
-    by_shard: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for recipient, note in pairs:
-        for physical in write_shards(recipient):
-            by_shard[physical].append((recipient, note))
-    written: dict[int, int] = {}
-    for physical, group in sorted(by_shard.items()):
-        alias = primary_of(physical)
-        numbered = zip(ids.new_ids(len(group)), group, strict=True)
-        with transaction.atomic(using=alias):
-            Delivery.objects.using(alias).bulk_create(
-                [
-                    Delivery(pk=pk, recipient_id=recipient, note_id=note, backfilled_from=backfilled_from)
-                    for pk, (recipient, note) in numbered
-                ],
-                batch_size=INSERT_BATCH,
-                ignore_conflicts=True,
-            )
-        written[physical] = len(group)
-    router.mark_wrote()
-    return written
+    note_ids = list(note_ids)
+    numbered = zip(ids.new_ids(len(note_ids)), note_ids, strict=True)
+    return rows_write(
+        [Delivery(pk=pk, recipient_id=recipient_id, note_id=note, backfilled_from=author_id) for pk, note in numbered]
+    )
 
 
 def backfilled_note_ids(recipient_id: int, author_id: int) -> set[int]:

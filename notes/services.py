@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts import suggestions
 from accounts.models import FriendSet, User
-from notes import caching, delivery, files, partitioning, visibility
+from notes import caching, delivery, files, notifications, partitioning, visibility
 from notes.models import Note, Reply, ReplyDelivery, Star
 from notes.selectors import visible_note
 from pownce import ratelimit
@@ -271,11 +271,13 @@ def note_destroy(note: Note) -> None:
             transaction.on_commit(lambda: partitioning.note_deliveries_delete(note_id))
         else:
             partitioning.note_deliveries_delete(note_id)
+        notifications.note_deleted(note_id)
 
 
 def reply_create(*, author: User, note_id: int, body: str) -> Reply:
     """Reply under a note ``author`` can see; the note's author and everyone who replied
-    before (and the replier) get it in the "replies" part of their home stream."""
+    before (and the replier) get it in the "replies" part of their home stream, and the note's
+    author and the earlier repliers a notification (notes/notifications.py)."""
     note = visible_note(author, note_id)
     if not visibility.may_reply(author, note):
         raise PermissionDenied("You can't reply to this note.")
@@ -293,6 +295,7 @@ def reply_create(*, author: User, note_id: int, body: str) -> Reply:
         )
         caching.reply_changed(note_id=note.pk, recipient_ids=recipients)
         suggestions.refresh_soon(author.pk)  # who else replied to it may be worth knowing
+        delivery.reply_notify(reply, note)
     return reply
 
 
@@ -305,6 +308,7 @@ def reply_delete(*, user: User, reply_id: int) -> Reply:
         recipients = list(ReplyDelivery.objects.filter(reply=reply).values_list("recipient_id", flat=True))
         reply.delete()
         caching.reply_changed(note_id=reply.note_id, recipient_ids=recipients)
+        notifications.note_deleted(reply.note_id, reply_id=reply_id)
     return reply
 
 
@@ -319,6 +323,7 @@ def star_add(*, user: User, note_id: int) -> Star:
             if created:
                 caching.star_changed(note_id=note.pk, user_id=user.pk)
                 suggestions.refresh_soon(user.pk)  # and so may who else starred it
+                delivery.notifications_send(notifications.for_star(user.pk, note), note=note)
     except IntegrityError:  # the same user starred it in a concurrent request
         star = Star.objects.get(user=user, note=note)
     return star

@@ -1,12 +1,14 @@
 from django.urls import path
 
 from notes.feeds import PersonFeed, PublicFeed
-from notes.views import downloads, notes, posting, streams
+from notes.views import downloads, notes, notifications, posting, streams
 
 urlpatterns = [
     path("", streams.home, name="home"),
     path("public/", streams.public, name="public"),
     path("public/feed/", PublicFeed(), name="public_feed"),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/read/", notifications.notifications_read, name="notifications_read"),
     path("notes/new/", posting.note_new, name="note_new"),
     path("notes/<int:note_id>/", notes.note_detail, name="note_detail"),
     path("notes/<int:note_id>/reply/", notes.reply_create, name="reply_create"),

@@ -32,7 +32,8 @@ The rules:
    are seen by whoever sees their note (and are subject to rule 2 themselves) — rule 9 aside.
 9. **Blocks stop people acting on each other** (whichever of the two blocked the other): neither
    may reply to, star or forward the other's notes (public ones included), nor add the other as
-   a friend (``accounts.services.friend_add``); and nothing either writes reaches the other —
+   a friend (``accounts.services.friend_add``), nor hear about each other (no notification
+   names one to the other); and nothing either writes reaches the other —
    their notes leave the other's home stream (public ones too), their replies leave the
    other's replies stream and the replies under every note the other reads. Public notes stay
    on the public stream and profile pages: anyone signed out sees them anyway. Reporting stays
@@ -56,6 +57,8 @@ Where each rule is applied:
   (``Note.objects.visible_to``);
 * on loaded objects, :func:`note_reaches` (rules 3-5, with the viewer's cached inbox) and
   :func:`is_shown` (rules 1-2, once the related objects are attached) — the cached path;
+* :func:`people_reached` (rules 1-5, many people and one note) decides who may be told about a
+  note (notes/notifications.py): a notification never names a note its recipient may not see;
 * :func:`recipient_ids` (rule 6) is the audience that ``notes.delivery`` pages through;
   :func:`backfill_note_ids` (rule 10) is rule 6 turned around — one author's notes that one
   reader receives now — which ``notes.delivery.inbox_backfill`` brings the inbox in line with;
@@ -221,6 +224,27 @@ def note_reaches(viewer, note: Note, *, inbox: Callable[[], Collection[int]]) ->
     return Note.objects.filter(pk=note.pk).filter(audience_filter(viewer)).exists()
 
 
+def people_reached(note: Note, person_ids: Collection[int], *, using: str | None = None) -> set[int]:
+    """Rules 1-5 for one note and many people: which of ``person_ids`` may see ``note`` now.
+    Nobody if it is hidden or its author suspended (or a forward of such); everyone for a public
+    note; otherwise its author and the people it was delivered to who are not on either side
+    of a block with the author — at most one query per inbox shard and one for blocks."""
+    people = set(person_ids)
+    if not people or note.is_hidden or not person_shown(note.author):
+        return set()
+    original = note.forwarded_from if note.forwarded_from_id else None
+    if original is not None and (original.is_hidden or not person_shown(original.author)):
+        return set()
+    if note.is_public:
+        return people
+    reached = people & {note.author_id}
+    received = partitioning.delivered_to(note.pk, people - reached, using=using)
+    if received:
+        pairs = blocked_pairs({note.author_id, *received})
+        received = {pk for pk in received if frozenset((pk, note.author_id)) not in pairs}
+    return reached | received
+
+
 # --- Rules 6-7: who receives a note ---------------------------------------------------------
 
 
@@ -349,6 +373,16 @@ def blocks_hide(item: Note | Reply, blocks: Collection[int]) -> bool:
     """Rule 9 on a loaded note or reply: whether its author is on the other side of a block
     with the viewer whose ``blocks`` these are."""
     return item.author_id in blocks
+
+
+def blocked_pairs(people: Collection[int]) -> set[frozenset[int]]:
+    """Rule 9 among ``people``: every pair of them on the two sides of a block, as
+    ``frozenset((a, b))`` — one query (none for fewer than two people)."""
+    people = set(people)
+    if len(people) < 2:
+        return set()
+    rows = Block.objects.filter(blocker_id__in=people, blocked_id__in=people).values_list("blocker_id", "blocked_id")
+    return {frozenset(pair) for pair in rows}
 
 
 def not_blocked_with(viewer) -> Q:

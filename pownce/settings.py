@@ -160,6 +160,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notes.context_processors.notifications",
             ],
         },
     },
@@ -426,6 +427,7 @@ OAUTH2_PROVIDER = {
         "write:favourites": "Star notes",
         "write:follows": "Add and remove friends",
         "write:blocks": "Block and unblock people",
+        "write:notifications": "Clear and dismiss notifications",
     },
     "DEFAULT_SCOPES": ["read"],
     # An app gets only scopes within those it registered with (pownce/api/scopes.py).

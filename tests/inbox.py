@@ -1,5 +1,6 @@
-"""Looking into the partitioned inbox from tests: deliveries live on the inbox shards
-(notes/partitioning.py), so a test reads every physical shard's primary, never a join."""
+"""Looking into the partitioned inbox from tests: deliveries and notifications live on the
+inbox shards (notes/partitioning.py), so a test reads every physical shard's primary, never a
+join."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.test import TestCase
 
 from accounts.models import User
 from notes import partitioning
-from notes.models import Delivery
+from notes.models import Delivery, Notification
 
 
 def delivery_rows(**filters) -> list[Delivery]:
@@ -35,6 +36,23 @@ def recipient_names(note) -> set[str]:
 
 def delivered(recipient, note) -> bool:
     return bool(delivery_rows(recipient_id=recipient.pk, note_id=note.pk))
+
+
+def notification_rows(**filters) -> list[Notification]:
+    """Every notification matching ``filters``, from every physical shard, each with ``shard``."""
+    rows = []
+    for physical in partitioning.physical_shards():
+        for row in Notification.objects.using(partitioning.primary_of(physical)).filter(**filters):
+            row.shard = physical
+            rows.append(row)
+    return rows
+
+
+def told(person) -> list[tuple[str, str]]:
+    """What ``person`` was told, as sorted (kind, actor's username) pairs (one per row)."""
+    rows = notification_rows(recipient_id=person.pk)
+    names = dict(User.objects.filter(pk__in={row.actor_id for row in rows}).values_list("pk", "username"))
+    return sorted((row.kind, names.get(row.actor_id, "?")) for row in rows)
 
 
 def after_commit():

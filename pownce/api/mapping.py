@@ -15,9 +15,16 @@
   linking the ``.ics``; **links** carry a card for their address; a **file** note has one media
   attachment (an image with its thumbnail as preview).
 
-Not mapped: notifications (Pownce has none yet: the list is always empty), mutes, lists,
-polls, emoji, hashtags, edits, bookmarks, pins, filters. ``reblogged`` is always false (whether
-the reader forwarded a note is not tracked per note).
+* **Notifications** (notes/notifications.py) keep their id and take Mastodon's types
+  (:data:`NOTIFICATION_TYPES`): a friend request and its acceptance are ``follow`` (adding
+  someone is following them, and Pownce accounts are not locked, so no ``follow_request`` is
+  left waiting); a reply to one's note, a reply after one's own and a note sent to one alone
+  are ``mention`` (Mastodon tells replies and direct statuses as mentions) with the reply or
+  note as ``status``; a star is ``favourite``; a forward is ``reblog`` whose ``status`` is the
+  original (the reader's own note). Pownce's own kind is in ``pownce.kind``.
+
+Not mapped: mutes, lists, polls, emoji, hashtags, edits, bookmarks, pins, filters.
+``reblogged`` is always false (whether the reader forwarded a note is not tracked per note).
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from accounts.profiles import Relationship
 from accounts.selectors import PeopleCounts
 from notes import files
 from notes.feeds import event_text, note_html, note_text
-from notes.models import Note, Reply
+from notes.models import Note, Notification, Reply
 from notes.selectors import CardCounts
 
 VISIBILITY = {
@@ -44,6 +51,15 @@ VISIBILITY = {
     Note.Audience.FRIEND: "direct",
 }
 INSTANCE_TITLE = "Pownce"
+NOTIFICATION_TYPES = {
+    Notification.Kind.FRIEND_REQUEST: "follow",
+    Notification.Kind.FRIEND_ACCEPTED: "follow",
+    Notification.Kind.REPLY: "mention",
+    Notification.Kind.THREAD_REPLY: "mention",
+    Notification.Kind.STAR: "favourite",
+    Notification.Kind.FORWARD: "reblog",
+    Notification.Kind.PRIVATE_NOTE: "mention",
+}
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -223,6 +239,18 @@ def reply_status(reply: Reply, base: Base, *, visibility: str) -> dict:
         }
     )
     return data
+
+
+def notification(item: Notification, base: Base, *, status: dict | None) -> dict:
+    """A notification (with its ``actor`` attached); ``status``: what it is about, if anything."""
+    return {
+        "id": str(item.pk),
+        "type": NOTIFICATION_TYPES[item.kind],
+        "created_at": iso(item.created),
+        "account": account(item.actor, base),
+        "status": status,
+        "pownce": {"kind": item.kind},
+    }
 
 
 def _mention(person: User, base: Base) -> dict:

@@ -8,7 +8,7 @@ from oauth2_provider import views as oauth_views
 
 from pownce.api import oauth
 from pownce.api.http import methods
-from pownce.api.views import accounts, instance, media, statuses, timelines
+from pownce.api.views import accounts, instance, media, notifications, statuses, timelines
 
 
 def api(route: str, view, **kwargs):
@@ -52,5 +52,9 @@ urlpatterns = [
     api("api/v1/media/<str:media_id>", methods(GET=media.show)),
     api("api/v1/timelines/home", methods(GET=timelines.home)),
     api("api/v1/timelines/public", methods(GET=timelines.public)),
-    api("api/v1/notifications", methods(GET=timelines.notifications)),
+    api("api/v1/notifications", methods(GET=notifications.index)),
+    api("api/v1/notifications/clear", methods(POST=notifications.clear)),
+    api("api/v1/notifications/unread_count", methods(GET=notifications.unread_count)),
+    api("api/v1/notifications/<str:notification_id>", methods(GET=notifications.show)),
+    api("api/v1/notifications/<str:notification_id>/dismiss", methods(POST=notifications.dismiss)),
 ]

@@ -141,6 +141,52 @@ def test_instance_answers(base, client_for, person):
     assert api.notifications() == []
 
 
+def test_notifications_read_page_and_clear(person, client_for):
+    """Each Pownce kind reaches the client in Mastodon's type, with its account and status,
+    paged by the Link header; a stranger cannot read another's; dismiss and clear empty it."""
+    ann, bob, cat = person("ann"), person("bob"), person("cat")
+    ann_api, bob_api, cat_api = client_for(ann), client_for(bob), client_for(cat)
+    bob_api.account_follow(ann.pk)  # a friend request to ann…
+    ann_api.account_follow(bob.pk)  # …and ann's acceptance, told to bob
+    note = ann_api.status_post("tell me things")
+    bob_api.status_favourite(note.id)
+    bob_api.status_reblog(note.id)
+    reply = cat_api.status_post("hello ann", in_reply_to_id=note.id)
+    direct = bob_api.status_post("@ann just you", visibility="direct")
+
+    found = ann_api.notifications()
+    assert [(n.type, n.account.username) for n in found] == [
+        ("mention", "bob"),
+        ("mention", "cat"),
+        ("reblog", "bob"),
+        ("favourite", "bob"),
+        ("follow", "bob"),
+    ]
+    mention, replied, reblog, favourite, follow = found
+    assert mention.status.id == direct.id and mention.status.visibility == "direct"
+    assert replied.status.id == reply.id and replied.status.in_reply_to_id == note.id
+    assert reblog.status.id == note.id and favourite.status.id == note.id and follow.status is None
+    assert [(n.type, n.account.username) for n in bob_api.notifications()] == [("follow", "ann")]
+    assert cat_api.notifications() == []
+
+    first = ann_api.notifications(limit=2)
+    second = ann_api.fetch_next(first)
+    third = ann_api.fetch_next(second)
+    assert [n.id for n in (*first, *second, *third)] == [n.id for n in found]
+    assert [n.id for n in ann_api.notifications(since_id=reblog.id)] == [mention.id, replied.id]
+    assert [n.type for n in ann_api.notifications(types=["mention"])] == ["mention", "mention"]
+    assert [n.type for n in ann_api.notifications(exclude_types=["mention", "follow"])] == ["reblog", "favourite"]
+    assert ann_api.notifications(id=favourite.id).status.id == note.id
+    with pytest.raises(MastodonNotFoundError):
+        cat_api.notifications(id=favourite.id)
+
+    ann_api.notifications_dismiss(follow.id)
+    assert [n.id for n in ann_api.notifications()] == [n.id for n in found[:-1]]
+    ann_api.notifications_clear()
+    assert ann_api.notifications() == []
+    assert [(n.type, n.account.username) for n in bob_api.notifications()] == [("follow", "ann")]
+
+
 def test_events_and_links_read_as_statuses_with_cards(person, client_for):
     from datetime import UTC, datetime
 

@@ -57,8 +57,9 @@ def test_rendering_the_home_stream_from_warm_objects_costs_no_sql(busy_home, sql
     assert response.status_code == 200 and cost.get("page_misses") == 1
     assert {alias: queries for alias, queries in sql.items() if queries} == {}
     # The user and the page (1, a miss); the lists (2, their versions first: 3); the notes,
-    # replies, counts, form (4, 5); authors, recipients, replied-to notes (6, 7); the store (8).
-    assert cost["calls"] == 8
+    # replies, counts, form (4, 5); authors, recipients, replied-to notes (6, 7); the top bar's
+    # unread notifications (8, 9: notes/notifications.py, Badge); the store (10).
+    assert cost["calls"] == 10
 
 
 def test_warm_public_and_note_pages_run_no_sql(busy_home, sql_by_alias):

@@ -1,5 +1,6 @@
-"""Moving a logical inbox shard online (notes/shard_moves.py): under a loop that posts and reads
-homes, no delivery is lost, no request fails, and every home is right before, during and after."""
+"""Moving a logical inbox shard online (notes/shard_moves.py): under a loop that posts, replies
+and reads homes, no delivery or notification is lost, no request fails, every home is right
+before, during and after, and the read marks move along."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 from django.test import Client
 
+from accounts import services as accounts_services
 from accounts.models import Fanship, User
-from notes import partitioning, selectors, services
-from notes.models import InboxShard
+from notes import notifications, partitioning, selectors, services
+from notes.models import InboxShard, Notification, NotificationsRead
 from pownce import router
-from tests.inbox import delivery_rows
+from tests.inbox import delivery_rows, notification_rows
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, databases="__all__"),
@@ -52,7 +54,12 @@ def test_a_logical_shard_moved_under_posting_and_reading_loses_nothing():
     source = partitioning.physical_shard(mover.pk)
     target = 2 if source == 1 else 1
     neighbours = [fan for fan in fans if partitioning.logical_shard(fan.pk) == logical]
+    for fan in neighbours:  # each is told the author added them back before the move, and reads it
+        accounts_services.friend_add(author, fan)
+        notifications.mark_read(fan)
+    mover_note = services.note_create(author=mover, kind="message", audience="public", body="reply to me")
     posted: list[int] = []
+    replied: list[int] = []
     failures: list[str] = []
     reads = {"before": 0, "during": 0, "after": 0}
     phase = {"now": "before"}
@@ -65,6 +72,8 @@ def test_a_logical_shard_moved_under_posting_and_reading_loses_nothing():
             while not stop.is_set():
                 note = pinned(lambda: services.note_create(author=author, kind="message", audience="public", body="hi"))
                 posted.append(note.pk)
+                reply = pinned(lambda: services.reply_create(author=author, note_id=mover_note.pk, body="hi"))
+                replied.append(reply.pk)
                 home = pinned(lambda: selectors.home_note_ids(mover, limit=1000))
                 missing = set(posted) - set(home)
                 if missing:
@@ -100,10 +109,18 @@ def test_a_logical_shard_moved_under_posting_and_reading_loses_nothing():
     for fan in neighbours:
         rows = delivery_rows(recipient_id=fan.pk)
         assert {row.shard for row in rows} == {target}  # the old shard's copies are gone
-        assert sorted(row.note_id for row in rows) == sorted(posted)  # 0 lost, none twice
-    assert sorted(pinned(lambda: selectors.home_note_ids(mover, limit=1000)), reverse=True) == sorted(
-        posted, reverse=True
-    )
+        sent = [row.note_id for row in rows if row.note_id != mover_note.pk]  # but the mover's own
+        assert sorted(sent) == sorted(posted)  # 0 lost, none twice
+        told = notification_rows(recipient_id=fan.pk)
+        assert {row.shard for row in told} == {target}
+        read = NotificationsRead.objects.using(partitioning.primary_of(target)).get(recipient_id=fan.pk)
+        accepted = [row for row in told if row.kind == Notification.Kind.FRIEND_ACCEPTED]
+        assert len(accepted) == 1 and read.upto == accepted[0].pk  # the read mark moved along
+        assert not NotificationsRead.objects.using(partitioning.primary_of(source)).filter(recipient_id=fan.pk)
+    replies_told = [row.reply_id for row in notification_rows(recipient_id=mover.pk, kind=Notification.Kind.REPLY)]
+    assert sorted(replies_told) == sorted(replied)  # every reply told once, from every phase
+    home = pinned(lambda: selectors.home_note_ids(mover, limit=1000))
+    assert home == sorted([*posted, mover_note.pk], reverse=True)
 
 
 def test_a_move_refuses_unknown_shards():

@@ -25,9 +25,3 @@ def public(request: HttpRequest, bearer):
     asked = paging(request)
     found = timeline(lambda before: public_stream(viewer, before=before), asked)
     return timeline_answer(request, found, viewer, asked.limit)
-
-
-@endpoint(auth=True, scope="read:notifications")
-def notifications(request: HttpRequest, bearer):
-    """Pownce has no notifications yet: always an empty list (clients poll this)."""
-    return []
