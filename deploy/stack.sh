@@ -43,6 +43,10 @@
 #   DB_CLIENT_HOST   the host part of the MariaDB accounts (127.0.0.1; a subnet like 10.77.0.%)
 #   REDIS_PASSWORD   Redis's password (none on loopback; off loopback Redis refuses clients
 #                    without one: protected mode)
+#   INBOX_ADDRS      "addr …" of each inbox shard's primary and replica, in INBOX_PORTS' order
+#                    (127.0.0.1 each)
+#   INBOX_LOCAL      on a host of an inbox cluster: the one instance it runs, "primary N" or
+#                    "replica N" (unset: every shard's pair runs here)
 #   REPLICA_SERVER_ID, ALLOWED_HOSTS, SECRET_KEY_FILE, MEDIA_DIR (shared by every app host)
 set -euo pipefail
 
@@ -173,10 +177,10 @@ inbox_env() {
         echo "POWNCE_DB_INBOX_REPLICAS="
         return 0
     fi
-    local i primaries="" replicas="" url="mysql://$DB_USER:$DB_PASSWORD@127.0.0.1"
+    local i primaries="" replicas="" url="mysql://$DB_USER:$DB_PASSWORD"
     for i in $(seq 1 "$INBOX_SHARDS"); do
-        primaries="${primaries:+$primaries,}$url:$(inbox_port "$i" 0)/${APP_DB_NAME:-$DB_NAME}"
-        replicas="${replicas:+$replicas,}$url:$(inbox_port "$i" 1)/${APP_DB_NAME:-$DB_NAME}"
+        primaries="${primaries:+$primaries,}$url@$(inbox_addr "$i" 0):$(inbox_port "$i" 0)/${APP_DB_NAME:-$DB_NAME}"
+        replicas="${replicas:+$replicas,}$url@$(inbox_addr "$i" 1):$(inbox_port "$i" 1)/${APP_DB_NAME:-$DB_NAME}"
     done
     echo "POWNCE_DB_INBOX_PRIMARY=$primaries"
     echo "POWNCE_DB_INBOX_REPLICAS=$replicas"
@@ -188,6 +192,12 @@ inbox_port() {  # inbox_port SHARD 0|1: the port of the shard's primary (0) or r
     local port=${ports[$(( ($1 - 1) * 2 + $2 ))]:-}
     [ -n "$port" ] || { echo "INBOX_PORTS needs 2 ports per inbox shard (INBOX_SHARDS=$INBOX_SHARDS)" >&2; exit 2; }
     echo "$port"
+}
+
+inbox_addr() {  # inbox_addr SHARD 0|1: the address of the shard's primary (0) or replica (1)
+    local addrs
+    read -r -a addrs <<< "${INBOX_ADDRS:-}"
+    echo "${addrs[$(( ($1 - 1) * 2 + $2 ))]:-127.0.0.1}"
 }
 
 # Export that environment into the current (sub)shell: `( with_app_env; cd "$ROOT"; … )`.
@@ -273,11 +283,26 @@ EOF
 # Server ids 11, 12 for shard 1's primary and replica, 13, 14 for shard 2's, …
 start_inbox_shards() {
     local i
+    if [ -n "${INBOX_LOCAL:-}" ]; then start_inbox_local; return; fi
     for i in $(seq 1 "${INBOX_SHARDS:-0}"); do
         start_mariadb "inbox$i" "$(inbox_port "$i" 0)" $((9 + 2 * i)); setup_primary "inbox$i"
         start_mariadb "inbox$i-replica" "$(inbox_port "$i" 1)" $((10 + 2 * i))
         setup_replica "inbox$i-replica" "inbox$i" "$(inbox_port "$i" 0)" "$BIND_ADDR"
     done
+}
+
+# On a host of the cluster, INBOX_LOCAL says which one instance of the inbox clusters runs
+# here: "primary N" or "replica N" (its primary on another host, at inbox_addr N 0).
+start_inbox_local() {
+    local role shard
+    read -r role shard <<< "$INBOX_LOCAL"
+    case $role in
+        primary) start_mariadb "inbox$shard" "$(inbox_port "$shard" 0)" $((9 + 2 * shard)); setup_primary "inbox$shard" ;;
+        replica)
+            start_mariadb "inbox$shard-replica" "$(inbox_port "$shard" 1)" $((10 + 2 * shard))
+            setup_replica "inbox$shard-replica" "inbox$shard" "$(inbox_port "$shard" 0)" "$(inbox_addr "$shard" 0)" ;;
+        *) echo "INBOX_LOCAL must be 'primary N' or 'replica N', not '$INBOX_LOCAL'" >&2; exit 2 ;;
+    esac
 }
 
 migrate_inbox_shards() {  # the inbox table on each inbox primary (after the main database's map)
@@ -565,9 +590,16 @@ status() {
     echo "profile $PROFILE_NAME (var/$PROFILE_NAME)"
     show primary "$RUN/primary.pid" "$PRIMARY_PORT"
     show replica "$RUN/replica.pid" "$REPLICA_PORT" "$(pid_alive "$RUN/replica.pid" && replica_status)"
+    local role shard
+    read -r role shard <<< "${INBOX_LOCAL:-}"
     for i in $(seq 1 "${INBOX_SHARDS:-0}"); do
-        show "inbox$i" "$RUN/inbox$i.pid" "$(inbox_port "$i" 0)" "inbox shard $i"
-        show "inbox$i-r" "$RUN/inbox$i-replica.pid" "$(inbox_port "$i" 1)" "$(pid_alive "$RUN/inbox$i-replica.pid" && replica_status "inbox$i-replica")"
+        if [ -z "$role" ] || { [ "$role" = primary ] && [ "$shard" = "$i" ]; }; then
+            show "inbox$i" "$RUN/inbox$i.pid" "$(inbox_port "$i" 0)" "inbox shard $i"
+        fi
+        if [ -z "$role" ] || { [ "$role" = replica ] && [ "$shard" = "$i" ]; }; then
+            show "inbox$i-r" "$RUN/inbox$i-replica.pid" "$(inbox_port "$i" 1)" \
+                "$(pid_alive "$RUN/inbox$i-replica.pid" && replica_status "inbox$i-replica")"
+        fi
     done
     i=0
     for port in $MEMCACHED_PORTS; do show memcached "$RUN/memcached-$port.pid" "$port"; done

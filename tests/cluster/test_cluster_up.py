@@ -39,6 +39,8 @@ def test_each_host_listens_on_its_own_address(running_cluster):
         "redis": "REDIS_PORT",
         "app": "APP_PORT",
         "haproxy": "HAPROXY_PORT",
+        "inbox-primary": "PRIMARY_PORT",
+        "inbox-replica": "REPLICA_PORT",
     }
     for host, (address, roles) in lib.HOSTS.items():
         sockets = listening(host)
@@ -97,3 +99,37 @@ def test_read_write_loop_through_lb1_reaches_every_app_server_and_replica(runnin
     assert sorted(name for name, count in served.items() if count > 0) == sorted(lib.with_role("app"))
     assert all(count > 0 for count in selects.values()), selects
     lib.assert_every_acknowledged_post_once(writer)
+
+
+def test_the_inbox_lives_on_the_inbox_hosts(running_cluster):
+    """Posts through lb1 are delivered on the recipients' inbox shards, hosts of their own: each
+    recipient's deliveries on exactly one inbox-primary host (both shards used), replicated to
+    that shard's inbox-replica host, and none in the main primary's own inbox table."""
+    users = lib.people(9)  # the first is a fan of the others: each post reaches them and its author
+    for index, user in enumerate(users[1:]):
+        outcome = Browser(cookies=user["cookies"], base=lib.LB).post_note(f"inbox{lib.RUN} {index}", f"ib{index}")
+        assert outcome.status == 302, outcome
+    names = ", ".join(f"'{u['username']}'" for u in users)
+    main = lib.with_role("primary")[0]
+    ids = {pk for (pk,) in lib.sql(main, f"SELECT id FROM accounts_user WHERE username IN ({names})")}
+    id_list = ", ".join(str(pk) for pk in ids)
+    query = f"SELECT recipient_id, note_id FROM notes_delivery WHERE recipient_id IN ({id_list})"
+    expected_rows = 2 * (len(users) - 1)  # the fan's copy and the author's, of each post
+    wait_until(
+        lambda: sum(len(set(lib.sql(host, query))) for host in lib.with_role("inbox-primary")) >= expected_rows,
+        timeout=60,
+        message="every delivery written (the worker fans out)",
+    )
+    on_shard = {host: set(lib.sql(host, query)) for host in lib.with_role("inbox-primary")}
+    recipients = {host: {recipient for recipient, _ in rows} for host, rows in on_shard.items()}
+    assert sum(len(rows) for rows in on_shard.values()) == expected_rows
+    assert all(recipients.values()), f"both shards hold inboxes: {recipients}"
+    hosts_of = [[host for host, found in recipients.items() if pk in found] for pk in ids]
+    assert all(len(found) == 1 for found in hosts_of), "each inbox on one shard"
+    assert lib.sql(main, query) == [], "nothing in the main cluster's inbox table"
+    for primary, replica in zip(lib.with_role("inbox-primary"), lib.with_role("inbox-replica"), strict=True):
+        wait_until(
+            lambda p=primary, r=replica: set(lib.sql(r, query, "REPLICA_PORT")) == on_shard[p],
+            timeout=30,
+            message=f"{replica} replicates {primary}",
+        )
