@@ -16,8 +16,10 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from accounts.models import FriendSet, User
-from accounts.selectors import AudienceOptions
+from accounts.models import FriendSet, User, UserCounts
+from accounts.profiles import SIDE_REQUESTS_SHOWN, OwnSummary
+from accounts.selectors import AudienceOptions, people_counts_from, people_loader
+from cache import idlists
 from notes import notifications, partitioning, visibility
 from notes.forms import NoteForm
 from notes.models import Note, Reply, Star
@@ -92,6 +94,14 @@ def home_orm(request: HttpRequest) -> HttpResponse:
         ),
     )
     context = {"page": page, "show": "all", "filters": FILTERS, "form": NoteForm(author=user, audience=audience)}
+    # The side column's counts and friend requests from the database too.
+    waiting = tuple(people_loader("pending", user)(None, idlists.cap()))
+    shown = {person.pk: person for person in User.objects.filter(pk__in=waiting[:SIDE_REQUESTS_SHOWN])}
+    context["own"] = OwnSummary(
+        person=user,
+        counts=people_counts_from(user, UserCounts.objects.filter(user=user).first(), waiting),
+        requests=[shown[pk] for pk in waiting[:SIDE_REQUESTS_SHOWN] if pk in shown],
+    )
     # The top bar's unread count from the database as well, not from the cache.
     context["notifications_badge"] = notifications.Badge(user.pk, count=notifications.unread_from_database(user.pk))
     return render(request, "notes/home.html", {**context, "reuse_html": False})
