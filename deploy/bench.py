@@ -90,6 +90,7 @@ TARGETS = {
     "public_vs_hello_auth": 0.60,  # the same for the public stream, a note page, a profile
     "note_vs_hello_auth": 0.60,
     "profile_vs_hello_auth": 0.60,
+    "api_home_vs_hello_auth": 0.60,  # the API's home timeline (GET /api/v1/timelines/home)
     "home_vs_home_orm": 3.0,  # warm home req/s >= 3x the plain-ORM baseline's
     "p50_1m_over_10k": 1.2,  # home p50 at 1M notes <= 1.2x the one at 10k
     "hot_key_db_reads": 2.0,  # <= 2 DB reads per invalidation of a hot key
@@ -183,6 +184,29 @@ print(json.dumps({"username": person.username, "note": note.pk, "author": note.a
 """
 
 
+# A read-only API token for the reader, as a client that went through the OAuth flow holds.
+API_TOKEN = """
+import secrets, sys
+from datetime import timedelta
+from django.utils import timezone
+from oauth2_provider.models import AccessToken, Application
+from accounts.models import User
+reader = User.objects.using("default").get(username=sys.argv[-1])
+app, _ = Application.objects.get_or_create(name="bench", defaults={
+    "client_type": Application.CLIENT_CONFIDENTIAL, "redirect_uris": "http://127.0.0.1/bench",
+    "authorization_grant_type": Application.GRANT_AUTHORIZATION_CODE})
+raw = secrets.token_urlsafe(32)
+AccessToken.objects.create(user=reader, application=app, token=raw, scope="read",
+                           expires=timezone.now() + timedelta(days=1))
+print(raw)
+"""
+
+
+def api_token(env: dict, username: str) -> str:
+    script = API_TOKEN.replace("sys.argv[-1]", json.dumps(username))
+    return manage(env, "shell", "-c", script, capture=True).strip().splitlines()[-1]
+
+
 def seed(env: dict, notes: int, memcached_ports: list[str]) -> None:
     started = time.monotonic()
     manage(env, "seed_demo", "--users", str(USERS), "--notes", str(notes))
@@ -251,6 +275,8 @@ def main() -> dict:
         ("note", f"/notes/{note_id}/", browser, None),
         ("profile", f"/{username}/", browser, None),
         ("profile-other", f"/{picked['author']}/", browser, None),
+        # The same stream through the client API, by bearer token (no session, no cookie).
+        ("api-home", "/api/v1/timelines/home", "", {"Authorization": f"Bearer {api_token(env, username)}"}),
     ]
     step(f"wrk {' '.join(WRK)} through HAProxy, {picked['notes']} notes")
     before = memcached_counts(memcached_ports)
@@ -327,6 +353,7 @@ def main() -> dict:
         "public_vs_hello_auth": by_name["public"]["rps"] / hello_auth["rps"],
         "note_vs_hello_auth": by_name["note"]["rps"] / hello_auth["rps"],
         "profile_vs_hello_auth": by_name["profile"]["rps"] / hello_auth["rps"],
+        "api_home_vs_hello_auth": by_name["api-home"]["rps"] / hello_auth["rps"],
         "home_vs_home_orm": home["rps"] / home_orm["rps"],
         "p50_1m_over_10k": home_1m["p50_ms"] / home["p50_ms"] if home_1m else None,
         "hot_key_db_reads": hot["db_reads_per_invalidation"],
