@@ -48,9 +48,10 @@ def post_notes(port: str, username: str, audience: int) -> dict:
             body={"csrfmiddlewaretoken": token, "kind": "message", "audience": "public", "body": f"bench {i}"},
         )
         request_ms.append((time.monotonic() - started) * 1000)
-        match = re.fullmatch(r"/notes/(\d+)/", response.getheader("Location") or "")
+        # A sent note goes back to the page it was sent from (home), at the note: /#note-<id>.
+        match = re.search(r"#note-(\d+)$", response.getheader("Location") or "")
         if response.status != 302 or not match:
-            raise Broken(f"posting as {username} answered {response.status}")
+            raise Broken(f"posting as {username} answered {response.status} ({response.getheader('Location')})")
         note_id = int(match.group(1))
         while delivered(note_id) < audience + 1:  # every fan, and the author
             if time.monotonic() - started > DELIVERY_TIMEOUT:
