@@ -26,6 +26,7 @@ from notes import moderation
 from notes import services as notes_services
 from notes.models import Note
 from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.signing_in import log_in
 from tests.stack import ROOT, wait_for_replica
 
 pytestmark = [
@@ -130,20 +131,12 @@ def neighbourhood(web_stack, empty_stores, uploads_removed) -> dict[str, int]:
     return {"note": message, "picture": picture, "private": private}
 
 
-def log_in(page, username: str) -> None:
-    page.goto("/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(lambda url: "/login/" not in url)
-
-
 def people_pages(new_person, **options) -> dict:
     pages = {}
     for who in {page.who for page in PAGES}:
         pages[who] = new_person(**options)
         if who != "visitor":
-            log_in(pages[who], who)
+            log_in(pages[who], who, PASSWORD)
     return pages
 
 
@@ -203,7 +196,7 @@ def opaque(colour: str) -> bool:
 
 def test_focus_ring_active_filter_thumbnails_and_columns_are_visible(neighbourhood, new_person, artifacts):
     ann = new_person()
-    log_in(ann, "ann")
+    log_in(ann, "ann", PASSWORD)
 
     # --- a text field's focus ring: solid, and 3:1 against the card around it ---------------
     ann.goto("/")

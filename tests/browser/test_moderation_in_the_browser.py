@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 
 from accounts.models import User
+from tests.browser.signing_in import log_in
 from tests.stack import wait_for_replica
 
 pytestmark = [
@@ -41,14 +42,6 @@ PASSWORD = "a long moderation password 42"
 REPORT_URL = re.compile(r"/admin/notes/report/\d+/change/$")
 NOTE_TEXT = "Buy cheap followers now!!! Visit my totally real shop, best prices on Pownce."
 REASON = "Spam: the same advert is posted under every popular note."
-
-
-def log_in(page, username: str) -> None:
-    page.goto("/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(lambda url: "/login/" not in url)
 
 
 def admin_log_in(page, username: str) -> None:
@@ -109,7 +102,7 @@ def test_moderator_hides_a_reported_note_from_the_admin_queue_in_the_browser(
     spammer, rita, mona, visitor = new_person(), new_person(), new_person(), new_person()
 
     # --- the spammer posts a public note through the composer -------------------------------
-    log_in(spammer, "spammer")
+    log_in(spammer, "spammer", PASSWORD)
     spammer.goto("/")
     spammer.locator("label.kind-tab.kind-message").click()
     spammer.fill("#id_body", NOTE_TEXT)
@@ -119,7 +112,7 @@ def test_moderator_hides_a_reported_note_from_the_admin_queue_in_the_browser(
     note_id = int(sent.get_attribute("id").removeprefix("note-"))
 
     # Everyone sees it (and the pages that show it are cached) before the moderator acts.
-    log_in(rita, "rita")
+    log_in(rita, "rita", PASSWORD)
     for page in (rita, visitor):
         page.goto("/public/")
         assert NOTE_TEXT in page.locator(f"#note-{note_id}").inner_text()

@@ -13,6 +13,7 @@ import pytest
 from accounts.models import User
 from notes import services
 from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.signing_in import log_in
 from tests.stack import wait_for_replica, wait_until
 
 pytestmark = [
@@ -22,14 +23,6 @@ pytestmark = [
 ]
 
 PASSWORD = "a long notifications password 42"
-
-
-def log_in(page, username: str) -> None:
-    page.goto("/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(lambda url: "/login/" not in url)
 
 
 def badge_reads(page, text: str | None, *, url: str = "/") -> None:
@@ -59,8 +52,8 @@ def ann_note(web_stack, empty_stores) -> int:
 def test_a_notification_appears_with_its_badge_and_is_marked_read(ann_note, new_person, artifacts):
     note_id = ann_note
     ann, bob = new_person(), new_person()
-    log_in(ann, "ann")
-    log_in(bob, "bob")
+    log_in(ann, "ann", PASSWORD)
+    log_in(bob, "bob", PASSWORD)
     badge_reads(ann, None)
 
     bob.goto("/ann/")

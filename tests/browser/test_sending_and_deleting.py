@@ -19,6 +19,7 @@ import pytest
 from accounts import services as account_services
 from accounts.models import User
 from tests.browser.conftest import PHONE
+from tests.browser.signing_in import log_in
 from tests.stack import wait_for_replica
 
 pytestmark = [
@@ -41,14 +42,6 @@ def people(web_stack, empty_stores) -> None:
     account_services.friend_add(ann, bob)
     account_services.friend_add(bob, ann)
     wait_for_replica()
-
-
-def log_in(page, username: str) -> None:
-    page.goto("/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(lambda url: "/login/" not in url)
 
 
 def marker(page) -> tuple[str, str]:
@@ -74,8 +67,8 @@ def shoot(page, path) -> None:
 
 def test_with_javascript_the_form_remembers_stays_put_and_deleting_asks_in_a_dialog(people, new_person, artifacts):
     ann, bob = new_person(), new_person()
-    log_in(ann, "ann")
-    log_in(bob, "bob")
+    log_in(ann, "ann", PASSWORD)
+    log_in(bob, "bob", PASSWORD)
 
     # --- a new person's form: the public, marked as such before sending ------------------------
     ann.goto("/")
@@ -199,7 +192,7 @@ def test_with_javascript_the_form_remembers_stays_put_and_deleting_asks_in_a_dia
 
 def test_without_javascript_the_form_remembers_comes_back_and_deleting_asks_on_a_page(people, new_person, artifacts):
     ann = new_person(java_script_enabled=False)
-    log_in(ann, "ann")
+    log_in(ann, "ann", PASSWORD)
 
     # --- sent from a filtered stream, back on it at the new note ------------------------------
     ann.goto("/?show=sent")
