@@ -75,8 +75,8 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from functools import wraps
 from typing import Any
 
@@ -141,9 +141,7 @@ def cached_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             stats.incr("page_hits")
             return _serve(request, entry, identity)
         stats.incr("page_misses")
-        with protocol.recording() as record, ExitStack() as wrappers:
-            for alias in connections:
-                wrappers.enter_context(connections[alias].execute_wrapper(_spoil_outside_loaders(record)))
+        with recorded() as record:
             response = view(request, *args, **kwargs)
         if not _storable(response) or record.spoiled:
             return response
@@ -159,17 +157,52 @@ def cached_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             response["Content-Type"],
             identity,
         )
-        ttl = protocol.config().ttl
-        if record.fresh_until != math.inf:
-            ttl = min(ttl, math.ceil(record.fresh_until - time.time()))
-        if ttl > 0:
-            protocol.cluster().set_many({key: entry}, ttl)
-            _vectors.put(key, tuple(record.versions))
-            stats.incr("page_stores")
+        store(key, entry, record)
         _conditional_headers(request, response, entry, identity)
         return response
 
     return wrapper
+
+
+# An entry, for pages and for any other caller of stored() and store(), is a tuple
+# (versions, fresh_until, extra, body, content_type, identity): the version vector, the time its
+# text stops being true, one value of the caller's (a page keeps its body's digest there), the
+# body, its content type and whom it was built for.
+
+
+@contextmanager
+def recorded() -> Iterator[protocol.Recording]:
+    """Record what the block builds: the version of every cache key it reads. A database query
+    outside the cache's loaders spoils the record (the vector could not describe it), as does
+    anything :func:`cache.protocol.recording` says spoils it."""
+    with protocol.recording() as record, ExitStack() as wrappers:
+        for alias in connections:
+            wrappers.enter_context(connections[alias].execute_wrapper(_spoil_outside_loaders(record)))
+        yield record
+
+
+def stored(key: str, identity: str) -> tuple | None:
+    """The entry under ``key`` if it was built for ``identity``, every version of its vector is
+    current and its text is still true; None otherwise. One memcached call when this process
+    has seen the entry's vector before, two when not (the versions are read after the entry)."""
+    guess = _vectors.get(key)
+    found = protocol.cluster().get_many([key, *guess])
+    return _current_entry(key, identity, found, set(guess))
+
+
+def store(key: str, entry: tuple, record: protocol.Recording) -> bool:
+    """Keep ``entry`` (built under ``record``, whose vector and freshness it carries) until the
+    protocol's TTL or the time its text stops being true, whichever is first. Not stored (False)
+    when that time has already come. The caller checks ``record.spoiled`` first."""
+    ttl = protocol.config().ttl
+    if record.fresh_until != math.inf:
+        ttl = min(ttl, math.ceil(record.fresh_until - time.time()))
+    if ttl <= 0:
+        return False
+    protocol.cluster().set_many({key: entry}, ttl)
+    _vectors.put(key, tuple(record.versions))
+    stats.incr("page_stores")
+    return True
 
 
 def _spoil_outside_loaders(record: protocol.Recording):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import time
 import uuid
 from collections import defaultdict, deque
@@ -187,9 +188,11 @@ class Browser(HttpUser):
         audience, word = audiences.pick(rng), marker()
         body = {"kind": "message", "audience": audience, "body": f"Mixed load {word}", "idempotency_key": word}
         response = self.send(person, "/notes/new/", "post", body)
-        if response.status_code == 302:
+        # A sent note goes back to the page it was sent from, at the note: /#note-<id>.
+        sent = re.search(r"#note-(\d+)$", response.headers.get("Location", ""))
+        if response.status_code == 302 and sent:
             claim = mixedlib.Claim(
-                url=response.headers["Location"].split("#")[0],
+                url=f"/notes/{sent.group(1)}/",
                 marker=word,
                 author=person.username,
                 at=time.time(),

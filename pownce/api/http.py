@@ -10,6 +10,9 @@
   ``API_RATE_WINDOW`` seconds in Redis (pownce/ratelimit.py), told in ``X-RateLimit-Limit``,
   ``-Remaining`` and ``-Reset`` (an ISO 8601 time, as Mastodon sends), 429 past it. The limit
   fails open when Redis is away, as every limit on reads does.
+* **Whole answers** of the reads clients poll (``cached=True``) are kept by key-based
+  expiration (:mod:`pownce.api.caching`); the checks above still run on every request, the
+  stored answer only stands in for the view.
 * **Errors** are ``{"error": "…"}`` with Mastodon's statuses: 401 without a valid token where
   one is needed, 403 outside the token's scopes, 404 for what does not exist *or may not be
   seen* (the same answer, so a private note's existence is not told), 422 for what cannot be
@@ -31,7 +34,9 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 
+from cache import pages
 from pownce import clients, ratelimit
+from pownce.api import caching
 from pownce.api.tokens import Bearer, bearer_for
 
 
@@ -111,38 +116,69 @@ def params(request: HttpRequest) -> dict[str, object]:
     return found
 
 
-def endpoint(*, scope: str | None = None, auth: bool = False, uploads: bool = False):
+def endpoint(*, scope: str | None = None, auth: bool = False, uploads: bool = False, cached: bool = False):
     """Wrap an API view ``view(request, bearer, *args) -> Answer | data``.
 
     ``auth``: a valid token is required (401 without); ``scope``: the token must carry it when
     the endpoint needs one (403 without). A view that may be read signed out gets ``bearer``
-    None then."""
+    None then. ``cached``: its GET answers are kept whole, by key-based expiration
+    (pownce/api/caching.py); only for views whose answer is a function of the URL, the token
+    and what they read through the cache."""
 
     def wrap(view: Callable) -> Callable:
         @wraps(view)
         def run(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             raw = bearer_token(request)
-            bearer: Bearer | None = bearer_for(raw) if raw else None
-            # A request with a token that is not valid counts against its address: guessing
-            # tokens is limited like any other anonymous use.
-            ident = f"token:{bearer.token_id}" if bearer else f"ip:{clients.client_ip(request)}"
-            allowed, headers = _limit_headers(ident)
-            if not allowed:
-                response = error(429, "Too many requests")
-            elif (raw and bearer is None) or (bearer is None and auth):
-                response = error(401, "The access token is invalid")
-            elif bearer is not None and scope and not scope_allows(bearer.scopes, scope):
-                response = error(403, "This action is outside the authorized scopes")
-            else:
-                response = _answer(view, request, bearer, args, kwargs)
-            for name, value in headers.items():
-                response[name] = value
-            return response
+
+            def checked(bearer: Bearer | None) -> HttpResponse:
+                return _checked(view, request, raw, bearer, args, kwargs, auth=auth, scope=scope)
+
+            if cached and request.method == "GET":
+                return _through_cache(view, request, raw, checked)
+            return checked(bearer_for(raw) if raw else None)
 
         run.accepts_uploads = uploads
         return csrf_exempt(run)
 
     return wrap
+
+
+def _ident(request: HttpRequest, token_id: int | None) -> str:
+    # A request with a token that is not valid counts against its address: guessing tokens is
+    # limited like any other anonymous use.
+    return f"token:{token_id}" if token_id is not None else f"ip:{clients.client_ip(request)}"
+
+
+def _with_limit(request: HttpRequest, token_id: int | None, answer: Callable[[], HttpResponse]) -> HttpResponse:
+    """Count the request against its limit; ``answer()`` within it, a 429 past it."""
+    allowed, headers = _limit_headers(_ident(request, token_id))
+    response = answer() if allowed else error(429, "Too many requests")
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _checked(view, request, raw: str, bearer: Bearer | None, args, kwargs, *, auth: bool, scope: str | None):
+    def answer() -> HttpResponse:
+        if (raw and bearer is None) or (bearer is None and auth):
+            return error(401, "The access token is invalid")
+        if bearer is not None and scope and not scope_allows(bearer.scopes, scope):
+            return error(403, "This action is outside the authorized scopes")
+        return _answer(view, request, bearer, args, kwargs)
+
+    return _with_limit(request, bearer.token_id if bearer else None, answer)
+
+
+def _through_cache(view, request: HttpRequest, raw: str, checked: Callable) -> HttpResponse:
+    key, identity = caching.key_of(view, request, raw)
+    hit = caching.stored(key, identity)
+    if hit is not None:
+        return _with_limit(request, hit.token_id, hit.response)
+    with pages.recorded() as record:  # the token lookup too: its versions join the answer's
+        bearer = bearer_for(raw) if raw else None
+        response = checked(bearer)
+    caching.store(key, identity, record, response, bearer.token_id if bearer else None)
+    return response
 
 
 def _answer(view, request, bearer, args, kwargs) -> HttpResponse:

@@ -16,7 +16,8 @@ for a token that now exists. The raw token is never stored (RFC 9700 storage,
 ``COMPLIANT_BCP_RFC9700_TOKEN_STORAGE``) and never used as a key: only its hash is.
 
 Guaranteed: once the revoking request has committed, no app server accepts the token (the
-tombstones of both keys are written after commit). Not guaranteed: an expiry is checked
+tombstones of both keys are written after commit; an answer stored from a read of them is not
+served again, pownce/api/caching.py). Not guaranteed: an expiry is checked
 against the app server's clock at each request, not pushed; a request already past its check
 when the token is revoked completes.
 """
@@ -24,6 +25,7 @@ when the token is revoked completes.
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +33,7 @@ from django.db.models.signals import post_delete, post_save
 from oauth2_provider.models import AccessToken
 
 from accounts.models import User
-from cache import idlists, objects
+from cache import idlists, objects, pages
 from pownce.router import PRIMARY
 
 
@@ -76,6 +78,8 @@ def bearer_for(raw: str) -> Bearer | None:
         token = AccessToken.objects.using(PRIMARY).filter(pk=ids[0]).first()
     if token is None or token.token_checksum != checksum or token.is_expired() or token.user_id is None:
         return None
+    if token.expires is not None:  # an answer stored from this read is not served past it
+        pages.changes_in(token.expires.timestamp() - time.time())
     user = objects.get(User, token.user_id)
     if user is None or not user.is_active or user.is_suspended:
         return None

@@ -46,7 +46,7 @@ def lookup(request: HttpRequest, bearer):
     return _account(request, person, viewer_of(bearer))
 
 
-@endpoint(scope="read:statuses")
+@endpoint(scope="read:statuses", cached=True)
 def statuses(request: HttpRequest, bearer, account_id: str):
     """What the reader may see of the person's notes: the profile page's own stream."""
     viewer = viewer_of(bearer)

@@ -1,4 +1,5 @@
-"""Timelines: home and public, from the site's cached streams (notes/streams.py)."""
+"""Timelines: home and public, from the site's cached streams (notes/streams.py); whole answers
+are kept by key-based expiration (pownce/api/caching.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pownce.api.selectors import timeline
 from pownce.api.views.common import paging, timeline_answer, viewer_of
 
 
-@endpoint(auth=True, scope="read:statuses")
+@endpoint(auth=True, scope="read:statuses", cached=True)
 def home(request: HttpRequest, bearer):
     """The person's inbox — what was sent to them and what they sent — without the replies
     the site interleaves (a reply is a status of its own, found in a note's context)."""
@@ -19,7 +20,7 @@ def home(request: HttpRequest, bearer):
     return timeline_answer(request, found, bearer.user, asked.limit)
 
 
-@endpoint(scope="read:statuses")
+@endpoint(scope="read:statuses", cached=True)
 def public(request: HttpRequest, bearer):
     viewer = viewer_of(bearer)
     asked = paging(request)
