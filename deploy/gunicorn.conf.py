@@ -3,8 +3,8 @@ behind that server's nginx, which buffers slow clients: sync workers only see wh
 
 Everything that differs between instances comes from the environment the script sets:
 POWNCE_BIND, POWNCE_RUN_DIR (pid file, control socket), POWNCE_LOG_DIR (logs: beside the run
-directory by default, ``-`` for stderr, which is the journal under systemd), POWNCE_GUNICORN_WORKERS
-and PROMETHEUS_MULTIPROC_DIR (where every worker writes its metrics). Under systemd
+directory by default, ``-`` for stderr, which is the journal under systemd), POWNCE_GUNICORN_WORKERS,
+POWNCE_GUNICORN_MAX_REQUESTS (5000) and PROMETHEUS_MULTIPROC_DIR (where every worker writes its metrics). Under systemd
 (deploy/systemd/pownce-app.service) gunicorn takes the socket systemd holds instead of POWNCE_BIND.
 """
 
@@ -32,8 +32,9 @@ worker_class = "sync"
 keepalive = 5
 timeout = 30
 graceful_timeout = 10
-max_requests = 5000
-max_requests_jitter = 500
+# A worker is replaced after about this many requests (a bound on any slow leak); 0 never.
+max_requests = int(os.environ.get("POWNCE_GUNICORN_MAX_REQUESTS", "5000"))
+max_requests_jitter = max_requests // 10
 pidfile = f"{_run}/{_name}.pid"
 # Each instance gets its own control socket; the default path is shared by every instance.
 control_socket = f"{_run}/{_name}.ctl"
