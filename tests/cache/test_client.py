@@ -7,9 +7,10 @@ from pathlib import Path
 import pymemcache
 import pytest
 from pymemcache.client.base import Client
+from pymemcache.exceptions import MemcacheIllegalInputError, MemcacheServerError
 from pymemcache.serde import CompressedSerde
 
-from cache.client import PYMEMCACHE_VERSION, ServerClient
+from cache.client import CONNECTION_ERRORS, PYMEMCACHE_VERSION, ServerClient
 from tests.cache.wire import Wire
 
 REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements.txt"
@@ -81,3 +82,63 @@ def test_adapter_on_real_memcached():
     finally:
         client.flush_all()
         client.close()
+
+
+def test_private_parts_the_reads_use_are_still_there():
+    client = Client(("127.0.0.1", 9))
+    assert client.sock is None and callable(client._connect) and callable(client._raise_errors)
+    assert list(inspect.signature(Client._raise_errors).parameters) == ["self", "line", "name"]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 4096])
+def test_reads_parse_any_split_of_the_reply(scripted, monkeypatch, chunk):
+    client, server = scripted
+    awkward = b"VALUE k 0 3\r\nEND\r\n\r\n"  # looks like the end of a reply
+    server.hold("o:1:a", {"pickled": [1, 2]}, cas_id=41)
+    server.hold("v:o:1:a", "tok-en")
+    server.hold("o:1:text", "x" * 500)  # compressed
+    server.hold("o:1:bytes", awkward)
+    client.get_many(["warm"])  # connect
+    sock = client._client.sock
+    original = sock.recv
+    monkeypatch.setattr(sock, "recv", lambda size: original(min(size, chunk)))
+    keys = ["o:1:a", "v:o:1:a", "missing", "o:1:text", "o:1:bytes"]
+    assert client.get_many(keys) == {
+        "o:1:a": {"pickled": [1, 2]},
+        "v:o:1:a": "tok-en",
+        "o:1:text": "x" * 500,
+        "o:1:bytes": awkward,
+    }
+    assert client.gets_many(["o:1:a"]) == {"o:1:a": ({"pickled": [1, 2]}, b"41")}
+    assert server.commands[-2:] == [(b"get", [key.encode() for key in keys]), (b"gets", [b"o:1:a"])]
+
+
+def test_reads_check_keys_as_pymemcache_does(scripted):
+    client, server = scripted
+    for bad in ["has space", "nul\0", "k" * 251, " lead", "trail ", "\ttab", "new\nline"]:
+        with pytest.raises(MemcacheIllegalInputError):
+            client.get_many(["fine", bad])
+    assert server.requests == 0
+    assert client.get_many([]) == {}
+
+
+@pytest.mark.parametrize("mode", ["close", "hang", "reset"])
+def test_a_read_cut_off_raises_a_connection_error_and_reconnects(scripted, mode):
+    client, server = scripted
+    server.hold("k", 1)
+    assert client.get_many(["k"]) == {"k": 1}
+    server.mode = mode
+    with pytest.raises(CONNECTION_ERRORS):
+        client.get_many(["k"])
+    assert client._client.sock is None  # closed: the next read connects again
+    server.mode = "up"
+    assert client.get_many(["k"]) == {"k": 1}
+    assert server.connects == 2
+
+
+def test_a_server_error_is_raised_and_the_connection_closed(scripted):
+    client, server = scripted
+    server.mode = "error"
+    with pytest.raises(MemcacheServerError):
+        client.get_many(["k"])
+    assert client._client.sock is None
