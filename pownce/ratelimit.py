@@ -17,9 +17,10 @@ import hashlib
 import logging
 import time
 
+import redis
 from django.core.cache import caches
 
-from pownce.redis_cache import RedisUnavailable
+from pownce.redis_cache import GuardedRedisCache, RedisUnavailable
 
 logger = logging.getLogger("pownce.ratelimit")
 
@@ -29,19 +30,45 @@ def _key(scope: str, ident: str, window: int) -> str:
     return f"rl:{scope}:{digest}:{int(time.time()) // window}"
 
 
+def _counted(key: str, window: int) -> int:
+    """Count one more in ``key`` and return the count, in ONE round trip: a pipeline of
+    ``SET key 0 EX window+1 NX`` (the window's first count starts it, with its expiry) and
+    ``INCR key`` (which keeps the expiry). Every API request and every post pays this, so it is
+    one trip, not an add and then an incr.
+
+    Through the cache's guarded client (the breaker of pownce/redis_cache.py): while the breaker
+    is open this raises at once; a Redis that cannot be reached trips it."""
+    store = caches["redis"]
+    if not isinstance(store, GuardedRedisCache):  # the embedded default: memory of this process
+        return _counted_in_memory(store, key, window)
+    name = store.make_key(key)
+    client = store.client.get_client(write=True)  # raises at once while the breaker is open
+    try:
+        pipe = client.pipeline(transaction=False)
+        pipe.set(name, 0, ex=window + 1, nx=True)
+        pipe.incr(name)
+        return int(pipe.execute()[1])
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        store.breaker.trip()
+        raise RedisUnavailable(str(exc)) from exc
+
+
+def _counted_in_memory(store, key: str, window: int) -> int:
+    if store.add(key, 1, timeout=window + 1):
+        return 1
+    try:
+        return int(store.incr(key))
+    except ValueError:  # the key expired between add and incr
+        store.add(key, 1, timeout=window + 1)
+        return 1
+
+
 def hit(scope: str, ident: str, *, limit: int, window: int, fail_closed: bool = False) -> bool:
     """Count one attempt by ``ident`` in ``scope``; False once more than ``limit`` in ``window`` s.
 
     Without the store: True, or with ``fail_closed`` raise :class:`RedisUnavailable`."""
-    store = caches["redis"]
-    key = _key(scope, ident, window)
     try:
-        if store.add(key, 1, timeout=window + 1):
-            return True
-        return store.incr(key) <= limit
-    except ValueError:  # the key expired between add and incr
-        store.add(key, 1, timeout=window + 1)
-        return True
+        return _counted(_key(scope, ident, window), window) <= limit
     except Exception as exc:
         if fail_closed:
             logger.warning("rate limit store unavailable; refusing %s: %s", scope, exc)
@@ -53,15 +80,8 @@ def hit(scope: str, ident: str, *, limit: int, window: int, fail_closed: bool = 
 def hit_count(scope: str, ident: str, *, window: int) -> int:
     """Count one attempt by ``ident`` in ``scope`` and return how many the window holds now
     (for limits that tell the client what is left). Fails open: 0 without the store."""
-    store = caches["redis"]
-    key = _key(scope, ident, window)
     try:
-        if store.add(key, 1, timeout=window + 1):
-            return 1
-        return int(store.incr(key))
-    except ValueError:  # the key expired between add and incr
-        store.add(key, 1, timeout=window + 1)
-        return 1
+        return _counted(_key(scope, ident, window), window)
     except Exception as exc:
         logger.warning("rate limit store unavailable; allowing %s: %s", scope, exc)
         return 0
