@@ -280,8 +280,14 @@ def main() -> dict:
         ("note", f"/notes/{note_id}/", browser, None),
         ("profile", f"/{username}/", browser, None),
         ("profile-other", f"/{picked['author']}/", browser, None),
-        # The same stream through the client API, by bearer token (no session, no cookie).
-        ("api-home", "/api/v1/timelines/home", "", {"Authorization": f"Bearer {api_token(env, username)}"}),
+        # The same stream through the client API, by bearer token (no session, no cookie), asking
+        # for gzip as client libraries do (requests, and so Mastodon.py, by default).
+        (
+            "api-home",
+            "/api/v1/timelines/home",
+            "",
+            {"Authorization": f"Bearer {api_token(env, username)}", "Accept-Encoding": "gzip, deflate"},
+        ),
     ]
     step(f"wrk {' '.join(WRK)} through HAProxy, {picked['notes']} notes")
     before = memcached_counts(memcached_ports)

@@ -25,6 +25,10 @@ built from is, version for version, what the cache would serve now.
 the cache's loaders (a token not yet on a replica, for one) or read a value the vector cannot
 describe; a request other than GET.
 
+**Compressed once.** The answer is stored gzip-compressed and sent as it is to a client whose
+``Accept-Encoding`` takes gzip (decompressed for one that does not), with ``Vary:
+Accept-Encoding``: a warm read neither encodes JSON nor compresses it.
+
 **Rate limits still count every request.** The stored entry keeps the token's id, so a warm read
 counts against the same per-token budget as a cold one, and past it gets the 429, never the
 stored answer.
@@ -32,6 +36,8 @@ stored answer.
 
 from __future__ import annotations
 
+import gzip
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,16 +51,30 @@ from pownce.api.tokens import checksum_of
 CONTENT_TYPE = "application/json"
 
 
+# A client that takes gzip says so; "gzip;q=0" refuses it.
+_TAKES_GZIP = re.compile(r"(?:^|,)\s*gzip\s*(?:;\s*q\s*=\s*(?!0(?:\.0*)?\s*(?:,|$))[0-9.]+\s*)?(?:,|$)", re.I)
+
+
+def takes_gzip(request: HttpRequest) -> bool:
+    return bool(_TAKES_GZIP.search(request.headers.get("Accept-Encoding", "")))
+
+
 @dataclass(frozen=True)
 class Stored:
-    """A stored answer: the JSON text, its status and headers, and whose token it answered."""
+    """A stored answer: the JSON, gzip-compressed once when stored (every client library
+    asks for gzip), its headers, and whose token it answered."""
 
-    body: str
+    gzipped: bytes
     headers: dict[str, str]
     token_id: int | None
 
-    def response(self) -> HttpResponse:
-        response = HttpResponse(self.body, content_type=CONTENT_TYPE)
+    def response(self, request: HttpRequest) -> HttpResponse:
+        if takes_gzip(request):
+            response = HttpResponse(self.gzipped, content_type=CONTENT_TYPE)
+            response["Content-Encoding"] = "gzip"
+        else:
+            response = HttpResponse(gzip.decompress(self.gzipped), content_type=CONTENT_TYPE)
+        response["Vary"] = "Accept-Encoding"
         for name, value in self.headers.items():
             response[name] = value
         return response
@@ -75,7 +95,7 @@ def stored(key: str, identity: str) -> Stored | None:
         return None
     stats.incr("api_hits")
     extra = entry[2]
-    return Stored(body=entry[3], headers=dict(extra["headers"]), token_id=extra["token_id"])
+    return Stored(gzipped=entry[3], headers=dict(extra["headers"]), token_id=extra["token_id"])
 
 
 def store(key: str, identity: str, record: protocol.Recording, response: HttpResponse, token_id: int | None) -> None:
@@ -87,5 +107,6 @@ def store(key: str, identity: str, record: protocol.Recording, response: HttpRes
         return
     headers = {name: response[name] for name in ("Link",) if response.has_header(name)}
     extra = {"headers": headers, "token_id": token_id}
-    entry = (record.versions, record.fresh_until, extra, response.content.decode(), CONTENT_TYPE, identity)
+    body = gzip.compress(response.content, compresslevel=6, mtime=0)
+    entry = (record.versions, record.fresh_until, extra, body, CONTENT_TYPE, identity)
     pages.store(key, entry, record)

@@ -173,7 +173,7 @@ def _through_cache(view, request: HttpRequest, raw: str, checked: Callable) -> H
     key, identity = caching.key_of(view, request, raw)
     hit = caching.stored(key, identity)
     if hit is not None:
-        return _with_limit(request, hit.token_id, hit.response)
+        return _with_limit(request, hit.token_id, lambda: hit.response(request))
     with pages.recorded() as record:  # the token lookup too: its versions join the answer's
         bearer = bearer_for(raw) if raw else None
         response = checked(bearer)

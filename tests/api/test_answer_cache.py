@@ -4,6 +4,7 @@ changed; each token gets its own; rate limits still count every request."""
 
 from __future__ import annotations
 
+import gzip
 import re
 import time
 from datetime import timedelta
@@ -154,3 +155,15 @@ def test_rate_limit_counts_stored_answers(settings, ann):
     assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
     assert [answer["X-RateLimit-Remaining"] for answer in answers] == ["2", "1", "0", "0"]
     assert answers[3].json() == {"error": "Too many requests"}
+
+
+def test_stored_answer_goes_gzipped_to_a_client_that_takes_gzip(ann):
+    token = token_for("ann")
+    url = "/api/v1/timelines/home"
+    plain = get(url, token)
+    assert "Content-Encoding" not in plain.headers
+    for accept, encoded in [("gzip, deflate", True), ("deflate, gzip;q=0", False), ("br", False), ("", False)]:
+        answer = Client().get(url, headers={"Authorization": f"Bearer {token}", "Accept-Encoding": accept})
+        assert answer.status_code == 200 and "Accept-Encoding" in answer.headers["Vary"]
+        assert answer.headers.get("Content-Encoding") == ("gzip" if encoded else None)
+        assert (gzip.decompress(answer.content) if encoded else answer.content) == plain.content
