@@ -222,7 +222,7 @@ def stack_seeded() -> dict:
     restarted on the current code, and seeded when it holds fewer than NOTES notes. Returns the
     app environment."""
     step("bench stack (deploy/stack.sh --profile bench)")
-    run([*STACK, "down", "web"])  # app servers run the code as it is now
+    run([*STACK, "down", "web", "worker"])  # app servers and the task worker run the code as it is now
     run([*STACK, "up"])
     env = app_env()
     if stored_notes() < NOTES:
@@ -250,7 +250,7 @@ def main() -> dict:
         run([*STACK, "up", "data"])
     VAR.mkdir(parents=True, exist_ok=True)
     layout.write_text(f"{bench_inbox.inbox_shards()}\n")
-    run([*STACK, "down", "web"])  # app servers run the code as it is now
+    run([*STACK, "down", "web", "worker"])  # app servers and the task worker run the code as it is now
     run([*STACK, "up"])
 
     step(f"seed: {USERS} people, {NOTES} notes")
