@@ -86,7 +86,7 @@ cluster-status: ## each host of the cluster: linked, partitioned or slowed, and 
 cluster-down: ## stop the cluster: every process, namespace, veth and its bridge
 	@deploy/cluster.sh down
 
-bench: $(VENV)/.installed ## measure through HAProxy on a stack of its own; var/bench/latest.json (BENCH_QUICK=1: no 1M step; MIXED_SECONDS=N)
+bench: $(VENV)/.installed ## measure through HAProxy on a stack of its own; var/bench/latest.json (BENCH_QUICK=1: no 1M step; MIXED_SECONDS=N; INBOX_SHARDS=0: inbox unpartitioned)
 	@bash deploy/install-packages.sh wrk
 	MIXED_SECONDS=$(MIXED_SECONDS) MIXED_USERS=$(MIXED_USERS) $(PY) deploy/bench.py
 
