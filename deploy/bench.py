@@ -244,7 +244,7 @@ def main() -> dict:
     same_layout = layout.exists() and layout.read_text().strip() == str(bench_inbox.inbox_shards())
     if stored_notes() > NOTES or not same_layout:
         print("   notes left by an earlier run (or another inbox layout): dropping the bench database", flush=True)
-        run([*STACK, "down", "web"])
+        run([*STACK, "down", "web", "worker"])  # nothing writes to the database being dropped
         mysql_root("primary", "DROP DATABASE IF EXISTS pownce")
         bench_inbox.drop_databases()
         run([*STACK, "up", "data"])
